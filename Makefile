@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+# User-facing targets of the Region System. Kbuild reads ./Kbuild, not this file, when it builds
+# the module, so nothing here is seen by the kernel build.
+#
+#   make demo     build everything needed, boot a pmem guest and show the module working
+#   make test     every test: host, lint, and the guest suite; ends with "N passed, N failed"
+#   make module   build region.ko against the cached guest kernel (inside the toolchain root)
+#   make lint     clippy and rustfmt on the module, zero warnings required
+#   make guest    boot the guest with the module and a shell command: make guest CMD='ls /dev'
+#   make clean    remove build output in this tree (caches stay; see README to clear them)
+#
+# With KDIR=/path/to/linux, `make module` builds against that tree with the tools on your PATH:
+# make -C $(KDIR) M=$(CURDIR) LLVM=1.
+
+KDIR ?=
+CMD ?= dmesg | tail -5
+
+.PHONY: all module demo test lint guest clean
+
+all: module
+
+ifeq ($(KDIR),)
+module:
+	bash scripts/module.sh
+else
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 modules
+endif
+
+demo:
+	bash scripts/demo.sh
+
+test:
+	bash scripts/test.sh
+
+lint:
+	bash scripts/lint.sh
+
+guest: module
+	bash scripts/run-guest.sh --add $(CURDIR)/region.ko:/region/region.ko -- '$(CMD)'
+
+clean:
+	-bash scripts/module.sh clean
+	cargo clean

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * region_glue.c - the C side of the Region System module: what the Rust kernel crate of Linux 7.3
+ * does not reach.
+ *
+ * - The `pmem` module parameter: the kernel crate's module! macro has integer and bool
+ *   parameters only, and this one is a path.
+ * - Attaching the persistent memory device: open the block device exclusively, take its DAX
+ *   device, and map all of it with dax_direct_access(). <linux/dax.h> is not in the kernel
+ *   crate's bindings, so these calls live here, type-checked against the real headers.
+ *
+ * The Rust side (rust/pmem.rs) calls these through one extern "C" block and owns every decision
+ * and every message; this file only performs the steps and says which one failed.
+ */
+#include <linux/blkdev.h>
+#include <linux/dax.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "region_glue.h"
+
+static char *pmem;
+module_param(pmem, charp, 0444);
+MODULE_PARM_DESC(pmem, "path of the persistent memory block device to manage, e.g. /dev/pmem0");
+
+/* Steps of region_pmem_open(), reported on failure; mirrored by PmemStep in rust/pmem.rs. */
+enum region_pmem_step {
+	REGION_PMEM_OPEN = 1,   /* opening the block device */
+	REGION_PMEM_DAX = 2,    /* getting its DAX device */
+	REGION_PMEM_MAP = 3,    /* mapping it with dax_direct_access() */
+	REGION_PMEM_ALLOC = 4,  /* allocating the handle */
+};
+
+/* An attached device. Opaque to Rust, which reaches it through the accessors below. */
+struct region_pmem {
+	struct file *bdev_file;
+	struct dax_device *dax;
+	void *kaddr;
+	unsigned long pfn;
+	u64 size;
+	long mapped_pages;
+};
+
+/* Distinct address handed to the block and DAX layers as the exclusive holder. */
+static char region_holder;
+
+/* Returns the `pmem` parameter, or NULL when it was not given. */
+const char *region_param_pmem(void)
+{
+	return pmem;
+}
+
+/*
+ * Opens and maps the block device at @path. On success stores a handle in *@out and returns 0;
+ * on failure returns a negative errno and stores the failed step in *@step.
+ */
+int region_pmem_open(const char *path, struct region_pmem **out, int *step)
+{
+	struct region_pmem *pm;
+	u64 start_off = 0;
+	long mapped;
+	int err;
+
+	*step = REGION_PMEM_ALLOC;
+	pm = kzalloc(sizeof(*pm), GFP_KERNEL);
+	if (!pm)
+		return -ENOMEM;
+
+	*step = REGION_PMEM_OPEN;
+	pm->bdev_file = bdev_file_open_by_path(path, BLK_OPEN_READ | BLK_OPEN_WRITE,
+					       &region_holder, NULL);
+	if (IS_ERR(pm->bdev_file)) {
+		err = PTR_ERR(pm->bdev_file);
+		goto free;
+	}
+
+	*step = REGION_PMEM_DAX;
+	pm->dax = fs_dax_get_by_bdev(file_bdev(pm->bdev_file), &start_off, &region_holder, NULL);
+	if (!pm->dax) {
+		err = -EOPNOTSUPP;
+		goto close;
+	}
+	pm->size = bdev_nr_bytes(file_bdev(pm->bdev_file));
+
+	*step = REGION_PMEM_MAP;
+	mapped = dax_direct_access(pm->dax, PHYS_PFN(start_off), PHYS_PFN(pm->size), DAX_ACCESS,
+				   &pm->kaddr, &pm->pfn);
+	if (mapped < 0) {
+		err = mapped;
+		goto put;
+	}
+	pm->mapped_pages = mapped;
+	*out = pm;
+	*step = 0;
+	return 0;
+
+put:
+	fs_put_dax(pm->dax, &region_holder);
+close:
+	fput(pm->bdev_file);
+free:
+	kfree(pm);
+	return err;
+}
+
+/* Releases everything region_pmem_open() took. */
+void region_pmem_close(struct region_pmem *pm)
+{
+	fs_put_dax(pm->dax, &region_holder);
+	fput(pm->bdev_file);
+	kfree(pm);
+}
+
+/* Size of the block device in bytes. */
+u64 region_pmem_size(const struct region_pmem *pm)
+{
+	return pm->size;
+}
+
+/* Pages that the direct mapping at region_pmem_kaddr() covers contiguously. */
+long region_pmem_mapped_pages(const struct region_pmem *pm)
+{
+	return pm->mapped_pages;
+}
+
+/* Kernel virtual address of the device's first byte. */
+void *region_pmem_kaddr(const struct region_pmem *pm)
+{
+	return pm->kaddr;
+}
+
+/* Page frame number of the device's first page. */
+unsigned long region_pmem_pfn(const struct region_pmem *pm)
+{
+	return pm->pfn;
+}

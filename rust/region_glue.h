@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * region_glue.h - the interface of region_glue.c, mirrored by the extern "C" block in
+ * rust/pmem.rs. Keep the two in step.
+ */
+#ifndef REGION_GLUE_H
+#define REGION_GLUE_H
+
+#include <linux/types.h>
+
+struct region_pmem;
+
+const char *region_param_pmem(void);
+int region_pmem_open(const char *path, struct region_pmem **out, int *step);
+void region_pmem_close(struct region_pmem *pm);
+u64 region_pmem_size(const struct region_pmem *pm);
+long region_pmem_mapped_pages(const struct region_pmem *pm);
+void *region_pmem_kaddr(const struct region_pmem *pm);
+unsigned long region_pmem_pfn(const struct region_pmem *pm);
+
+#endif /* REGION_GLUE_H */

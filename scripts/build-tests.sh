@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Build the guest test suite into build/guest-tests/: the shell tests as they are, and every
+# tests/guest/*.c as a static binary in bin/, compiled in the toolchain root against region.h and
+# the kernel source's kselftest_harness.h. Prints the output folder on stdout.
+source "$(dirname "$0")/lib.sh"
+export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
+
+kdir=$(bash "$REPO/scripts/kernel.sh")
+out=$REPO/build/guest-tests
+rm -rf "$out"
+mkdir -p "$out/bin"
+cp "$REPO"/tests/guest/*.sh "$out/"
+for src in "$REPO"/tests/guest/*.c; do
+	name=$(basename "$src" .c)
+	log "compiling guest test $name"
+	static_c "$out/bin/$name" "$src" -I "$kdir/tools/testing/selftests" || die "compiling $src failed"
+done
+echo "$out"

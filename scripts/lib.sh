@@ -1,0 +1,58 @@
+# Shared settings and helpers for the Region System scripts. Source it; do not run it.
+#
+# Every expensive result lives under $REGION_CACHE (default ~/.cache/region-system), outside the
+# work tree, in a folder named by a hash of what produced it, so a warm run reuses it and a changed
+# input builds anew beside the old one.
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REGION_CACHE=${REGION_CACHE:-$HOME/.cache/region-system}
+mkdir -p "$REGION_CACHE"
+
+# The Debian package whose source the guest kernel is built from. Pinned: when the archive moves on
+# and this version is gone, set KERNEL_PKG_VERSION to the one `apt-cache policy linux-source-7.3`
+# shows inside the toolchain root (see README, "When the archive moves on").
+KERNEL_PKG=${KERNEL_PKG:-linux-source-7.3}
+KERNEL_PKG_VERSION=${KERNEL_PKG_VERSION:-7.3.4-1~bpo13+1}
+
+# Debian packages the trixie toolchain root holds.
+ROOT_PACKAGES="clang lld llvm rustc rust-src rustfmt rust-clippy bindgen libclang-dev make flex bison bc \
+libelf-dev libssl-dev cpio python3 kmod xz-utils zstd ca-certificates gcc libc6-dev"
+
+# Host packages (Debian bookworm or newer) the scripts use outside the root.
+HOST_PACKAGES="debootstrap qemu-system-x86 busybox-static cpio xz-utils"
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# hash_of WORDS...: a short stable key of the given strings.
+hash_of() { printf '%s\n' "$@" | sha256sum | cut -c1-12; }
+
+# The toolchain root's folder, keyed by suite and package list.
+toolchain_root() { echo "$REGION_CACHE/root-trixie-$(hash_of trixie "$ROOT_PACKAGES" "$KERNEL_PKG")"; }
+
+# in_root CMD...: run CMD in the toolchain root, with the repository and the cache bind-mounted at
+# the same paths they have outside, so paths in build output mean the same thing in and out. The
+# mounts live in a private mount namespace and vanish when the command ends.
+in_root() {
+	local root
+	root=$(toolchain_root)
+	[ -f "$root/.complete" ] || die "no toolchain root at $root (run scripts/toolchain.sh)"
+	unshare --mount --propagation private -- /bin/bash -c '
+		set -e; root=$1; shift
+		for d in /proc /sys /dev /dev/pts; do mount --rbind "$d" "$root$d"; done
+		for d in "$REPO_DIR" "$CACHE_DIR"; do mkdir -p "$root$d"; mount --bind "$d" "$root$d"; done
+		cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+		exec chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			TERM=dumb LANG=C.UTF-8 "$@"' bash "$root" "$@"
+}
+export -f in_root 2>/dev/null || true
+
+# static_c OUT SRC [CFLAGS...]: compile one C file into a static binary in the toolchain root,
+# with region.h on the include path and warnings as errors.
+static_c() {
+	local out=$1 src=$2
+	shift 2
+	in_root gcc -static -O2 -Wall -Wextra -Werror -I "$REPO/ioctl_uapi" "$@" -o "$out" "$src" >&2
+}

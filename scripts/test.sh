@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The Region System's test command: every test, host and guest, ending with the line
+# "N passed, N failed, N skipped" and a non-zero exit status if anything failed.
+#
+# Steps: host unit tests (cargo test); toolchain, kernel and module build (cached); lint (clippy,
+# rustfmt); a check that the guest runner fails a run whose kernel complains; the guest suite
+# (tests/guest/run-all.sh) on a fresh pmem image. Set REGION_TEST_KEEP=1 to keep the logs.
+source "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+passed=0 failed=0 skipped=0
+work=$(mktemp -d "$REGION_CACHE/test.XXXXXX")
+[ "${REGION_TEST_KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
+
+# result PASS|FAIL|SKIP NAME: count one result and print it.
+result() {
+	case $1 in
+	PASS) passed=$((passed + 1)) ;;
+	FAIL) failed=$((failed + 1)) ;;
+	SKIP) skipped=$((skipped + 1)) ;;
+	esac
+	printf '%s %s\n' "$1" "$2"
+}
+
+summary() {
+	echo
+	echo "logs: $work"
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+host_tests() {
+	log "== host tests (cargo test)"
+	local out=$work/cargo.log
+	if ! cargo test --workspace --no-fail-fast >"$out" 2>&1; then
+		grep -E '^test .* FAILED$|panicked|^error' "$out" | head -40 >&2 || true
+	fi
+	grep -E '^test .* \.\.\. (ok|FAILED|ignored)$' "$out" | sed -E 's/^test (.*) \.\.\. (ok|FAILED|ignored)$/\2 host:\1/' |
+		while read -r status name; do
+			case $status in ok) echo "PASS $name" ;; FAILED) echo "FAIL $name" ;; *) echo "SKIP $name" ;; esac
+		done >"$work/cargo.results" || true
+	grep -q . "$work/cargo.results" || echo "FAIL host: cargo test ran no test (see $out)" >"$work/cargo.results"
+	while read -r status name; do result "$status" "$name"; done <"$work/cargo.results"
+}
+
+build_all() {
+	log "== toolchain, kernel and module (cached after the first run)"
+	if ! bash scripts/kernel.sh >/dev/null; then
+		result FAIL "build: kernel"
+		summary
+	fi
+	if bash scripts/module.sh >/dev/null; then result PASS "build: region.ko with zero warnings"; else
+		result FAIL "build: region.ko with zero warnings"
+		summary
+	fi
+	if bash scripts/build-tests.sh >/dev/null; then result PASS "build: guest tests"; else
+		result FAIL "build: guest tests"
+		summary
+	fi
+}
+
+lint() {
+	log "== lint"
+	if bash scripts/lint.sh clippy >&2; then result PASS "lint: clippy, zero warnings"; else result FAIL "lint: clippy, zero warnings"; fi
+	if bash scripts/lint.sh rustfmt >&2; then result PASS "lint: rustfmt"; else result FAIL "lint: rustfmt"; fi
+}
+
+# guest CMD...: one guest boot on a throwaway image; returns the runner's exit status.
+guest() {
+	bash scripts/run-guest.sh --quiet --fresh --image "$work/pmem.img" --timeout 300 "$@"
+}
+
+runner_checks() {
+	log "== guest runner checks"
+	local rc=0
+	guest --log "$work/runner-warning.log" -- 'echo "WARNING: region runner self-check" >/dev/kmsg' || rc=$?
+	if [ $rc -eq 125 ]; then result PASS "runner: a kernel WARNING fails the run (exit 125)"; else
+		result FAIL "runner: a kernel WARNING fails the run (exit 125, got $rc)"
+	fi
+	rc=0
+	guest --log "$work/runner-exit.log" -- 'exit 3' || rc=$?
+	if [ $rc -eq 3 ]; then result PASS "runner: the guest command's exit status is passed on"; else
+		result FAIL "runner: the guest command's exit status is passed on (exit 3, got $rc)"
+	fi
+}
+
+guest_suite() {
+	log "== guest suite (TCG; about a minute)"
+	local rc=0 log=$work/guest-suite.log
+	guest --memmap 8M --log "$log" \
+		--add "$REPO/region.ko:/region/region.ko" --add "$REPO/build/guest-tests:/tests" \
+		-- 'sh /tests/run-all.sh' || rc=$?
+	bash scripts/tap-summary.sh "$log" >"$work/guest.results"
+	{ grep -v '^counts ' "$work/guest.results" || true; } | while read -r status rest; do echo "$status guest:$rest"; done >"$work/guest.lines"
+	while read -r status name; do result "$status" "$name"; done <"$work/guest.lines"
+	grep -q '^PASS\|^FAIL' "$work/guest.lines" || result FAIL "guest: no test results in the console log ($log)"
+	case $rc in
+	0) ;;
+	124) result FAIL "guest: timed out (log: $log)" ;;
+	125) result FAIL "guest: the kernel reported a problem (log: $log)" ;;
+	*) grep -q '^FAIL' "$work/guest.lines" || result FAIL "guest: run failed with status $rc (log: $log)" ;;
+	esac
+}
+
+host_tests
+build_all
+lint
+runner_checks
+guest_suite
+summary

@@ -1,0 +1,92 @@
+#!/bin/sh
+# module_load.sh - loading and unloading region.ko: every refused module parameter fails insmod
+# with its errno and a clear kernel log line and leaves nothing behind; a good one attaches the
+# device and creates /dev/region; rmmod removes it; 50 load/unload rounds leak nothing
+# (kmemleak).
+#
+# Expects the module unloaded on entry and leaves it unloaded. Devices: /dev/pmem-nvdimm (fsdax,
+# >= 16 MiB), /dev/pmem-legacy (a small memmap= pmem device), /dev/ram0 (no DAX).
+. /tests/tap.sh
+
+KO=${REGION_KO:-/region/region.ko}
+PMEM=/dev/pmem-nvdimm
+SMALL=/dev/pmem-legacy
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+loaded() { grep -q '^region ' /proc/modules; }
+
+# expect_refused ERRNO_TEXT LOG_TEXT [PARAM...]: insmod with PARAMs must fail, insmod's message
+# must name ERRNO_TEXT, the kernel log must have a "region: LOG_TEXT" line, and nothing may stay.
+expect_refused() {
+	local errtext=$1 logtext=$2 out
+	shift 2
+	dmesg -c >/dev/null
+	if out=$(insmod "$KO" "$@" 2>&1); then
+		echo "insmod $* succeeded"
+		rmmod region
+		return 1
+	fi
+	case "$out" in
+	*"$errtext"*) ;;
+	*) echo "insmod said '$out', expected '$errtext'"; return 1 ;;
+	esac
+	dmesg | grep -q "region: $logtext" || { echo "no kernel log line 'region: $logtext'; log:"; dmesg; return 1; }
+	! loaded || { echo "module stayed loaded"; return 1; }
+	[ ! -e /dev/region ] || { echo "/dev/region exists after a refused load"; return 1; }
+}
+
+refuses_without_pmem_parameter() { expect_refused "Invalid argument" "no device given"; }
+refuses_missing_device() { expect_refused "No such file or directory" 'cannot open "/dev/no-such-pmem"' pmem=/dev/no-such-pmem; }
+refuses_non_block_device() { expect_refused "Block device required" 'cannot open "/dev/null"' pmem=/dev/null; }
+refuses_device_without_dax() { expect_refused "Operation not supported" '"/dev/ram0" does not support DAX' pmem=/dev/ram0; }
+refuses_too_small_device() { expect_refused "No space left on device" "\"$SMALL\" is too small" pmem=$SMALL; }
+
+loads_on_fsdax_pmem() {
+	dmesg -c >/dev/null
+	insmod "$KO" pmem=$PMEM || return 1
+	loaded || { echo "not in /proc/modules"; return 1; }
+	[ -c /dev/region ] || { echo "/dev/region is not a character device"; ls -l /dev/region; return 1; }
+	dmesg | grep -q "region: attached \"$PMEM\"" || { echo "no 'attached' line; log:"; dmesg; return 1; }
+}
+
+unload_removes_device() {
+	rmmod region || return 1
+	! loaded || { echo "still in /proc/modules"; return 1; }
+	[ ! -e /dev/region ] || { echo "/dev/region still exists"; return 1; }
+}
+
+kmemleak_scan() {
+	echo scan >$KMEMLEAK && echo scan >$KMEMLEAK
+}
+
+load_unload_50_rounds_leaks_nothing() {
+	local i=0
+	[ -w $KMEMLEAK ] || { echo "$KMEMLEAK is missing (CONFIG_DEBUG_KMEMLEAK, debugfs)"; return 1; }
+	kmemleak_scan
+	echo clear >$KMEMLEAK
+	while [ $i -lt 50 ]; do
+		insmod "$KO" pmem=$PMEM || { echo "round $i: insmod failed"; return 1; }
+		[ -c /dev/region ] || { echo "round $i: no /dev/region"; return 1; }
+		exec 3</dev/region || { echo "round $i: cannot open /dev/region"; return 1; }
+		exec 3<&-
+		rmmod region || { echo "round $i: rmmod failed"; return 1; }
+		i=$((i + 1))
+	done
+	kmemleak_scan
+	if [ -s $KMEMLEAK ]; then
+		echo "kmemleak reports leaks:"
+		cat $KMEMLEAK
+		return 1
+	fi
+}
+
+tap_plan 8
+tap_test refuses_without_pmem_parameter refuses_without_pmem_parameter
+tap_test refuses_missing_device refuses_missing_device
+tap_test refuses_non_block_device refuses_non_block_device
+tap_test refuses_device_without_dax refuses_device_without_dax
+tap_test refuses_too_small_device refuses_too_small_device
+tap_test loads_on_fsdax_pmem loads_on_fsdax_pmem
+tap_test unload_removes_device unload_removes_device
+tap_test load_unload_50_rounds_leaks_nothing load_unload_50_rounds_leaks_nothing
+tap_done

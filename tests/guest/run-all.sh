@@ -1,0 +1,28 @@
+#!/bin/sh
+# run-all.sh - the guest side of the test suite: runs every guest test in order, each printing
+# its own TAP, between "# REGION-TEST-BEGIN name" and "# REGION-TEST-END name rc=N" lines that
+# scripts/tap-summary.sh reads on the host.
+#
+# Layout inside the guest: /region/region.ko, /tests/*.sh, /tests/bin/* (static binaries).
+KO=/region/region.ko
+PMEM=/dev/pmem-nvdimm
+
+run() {
+	local name=$1
+	shift
+	echo "# REGION-TEST-BEGIN $name"
+	"$@"
+	echo "# REGION-TEST-END $name rc=$?"
+}
+
+# The device's size as the block layer states it, rounded down to whole pages: what the module
+# must report.
+dev=$(basename "$(readlink -f $PMEM)")
+REGION_EXPECT_DEVICE_SIZE=$(($(cat /sys/block/"$dev"/size) * 512 / 4096 * 4096))
+export REGION_PMEM=$PMEM REGION_EXPECT_DEVICE_SIZE
+
+run module_load sh /tests/module_load.sh
+
+insmod $KO pmem=$PMEM
+run device_test /tests/bin/device_test
+rmmod region

@@ -1,0 +1,33 @@
+# tap.sh - TAP output (kselftest style) for the guest's busybox sh tests. Source it.
+#
+#   tap_plan N        print the header and the plan
+#   tap_test NAME FN  run shell function FN; "ok" if it returns 0, else "not ok" with what FN
+#                     printed shown as "# " diagnostics
+#   tap_done          exit non-zero if any test failed
+
+tap_count=0
+tap_failed=0
+
+tap_plan() {
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+tap_test() {
+	local name=$1 fn=$2 out rc
+	tap_count=$((tap_count + 1))
+	out=$("$fn" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "ok $tap_count $name"
+	else
+		tap_failed=$((tap_failed + 1))
+		[ -n "$out" ] && echo "$out" | sed 's/^/# /'
+		echo "not ok $tap_count $name"
+	fi
+}
+
+tap_done() {
+	echo "# Totals: pass:$((tap_count - tap_failed)) fail:$tap_failed"
+	[ $tap_failed -eq 0 ]
+}
