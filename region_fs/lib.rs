@@ -2,5 +2,13 @@
 //! includes through `#[path]`: the same source is unit-tested here.
 #![no_std]
 
+#[path = "checksum.rs"]
+pub mod checksum;
 #[path = "geometry.rs"]
 pub mod geometry;
+#[path = "superblock.rs"]
+pub mod superblock;
+#[path = "table.rs"]
+pub mod table;
+#[path = "alloc.rs"]
+pub mod alloc;
