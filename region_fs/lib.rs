@@ -12,3 +12,5 @@ pub mod superblock;
 pub mod table;
 #[path = "alloc.rs"]
 pub mod alloc;
+#[path = "undo.rs"]
+pub mod undo;

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Undo slots: the committed contents of a page, saved before its first write in an epoch.
+//!
+//! Slot `i` is a 32-byte header in the header pages and one data page (see `Layout`). The write
+//! fault path copies the page's committed contents into the data page, writes it back, fences,
+//! then writes the header (region, page, epoch, CRC-32C of those), writes it back and fences, and
+//! only then lets the page be written. So a header that checks out always describes a complete
+//! copy; a torn header fails its check, and then the page was never written either.
+//!
+//! A slot matters only while its epoch equals its region's epoch: PMSYNC advances the epoch and
+//! every slot of the old epoch becomes stale at that instant, without being touched. Recovery
+//! ([`slot_to_apply`]) copies back exactly the slots that still match.
+//!
+//! Plain `core` Rust shared by the module and the host crates.
+
+use crate::checksum::crc32c;
+use crate::table::Region;
+
+/// Bytes of one header.
+pub const HEADER_SIZE: usize = 32;
+
+/// What a valid header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UndoHeader {
+    /// Region table index of the region the page belongs to.
+    pub region: u32,
+    /// Page index inside the region.
+    pub page: u64,
+    /// The region's epoch when the page was saved.
+    pub epoch: u64,
+}
+
+impl UndoHeader {
+    /// The 32 bytes stored for this header.
+    pub fn encode(&self) -> [u8; HEADER_SIZE] {
+        let mut b = [0u8; HEADER_SIZE];
+        b[0..4].copy_from_slice(&self.region.to_le_bytes());
+        b[8..16].copy_from_slice(&self.page.to_le_bytes());
+        b[16..24].copy_from_slice(&self.epoch.to_le_bytes());
+        let sum = crc32c(&b[..24]);
+        b[24..28].copy_from_slice(&sum.to_le_bytes());
+        b
+    }
+
+    /// Reads a header; `None` for an empty, torn or corrupt one.
+    pub fn decode(b: &[u8; HEADER_SIZE]) -> Option<Self> {
+        let mut sum = [0u8; 4];
+        sum.copy_from_slice(&b[24..28]);
+        if crc32c(&b[..24]) != u32::from_le_bytes(sum) || b[4..8] != [0; 4] || b[28..32] != [0; 4] {
+            return None;
+        }
+        let mut region = [0u8; 4];
+        region.copy_from_slice(&b[0..4]);
+        let (mut page, mut epoch) = ([0u8; 8], [0u8; 8]);
+        page.copy_from_slice(&b[8..16]);
+        epoch.copy_from_slice(&b[16..24]);
+        Some(Self {
+            region: u32::from_le_bytes(region),
+            page: u64::from_le_bytes(page),
+            epoch: u64::from_le_bytes(epoch),
+        })
+    }
+}
+
+/// Recovery's decision for one slot: the device page to copy the slot's saved page back to, or
+/// `None` when the slot is empty, torn, stale (its epoch is not its region's), or names a region
+/// or page that does not exist. `live` gives a table index's live region and epoch.
+pub fn slot_to_apply<F>(header: &[u8; HEADER_SIZE], live: F) -> Option<(u32, u64)>
+where
+    F: FnOnce(u32) -> Option<(Region, u64)>,
+{
+    let h = UndoHeader::decode(header)?;
+    let (region, epoch) = live(h.region)?;
+    if epoch != h.epoch {
+        return None;
+    }
+    Some((h.region, region.device_page(h.page)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Extent;
+
+    fn region() -> Region {
+        Region::new(b"r", 0, 0, 0o600, &[Extent { start: 50, pages: 4 }], 0)
+    }
+
+    #[test]
+    fn header_round_trips_and_zero_is_empty() {
+        let h = UndoHeader { region: 3, page: 9, epoch: 77 };
+        assert_eq!(UndoHeader::decode(&h.encode()), Some(h));
+        assert_eq!(UndoHeader::decode(&[0; HEADER_SIZE]), None);
+    }
+
+    #[test]
+    fn every_bit_flip_makes_the_header_invalid() {
+        let good = UndoHeader { region: 3, page: 9, epoch: 77 }.encode();
+        for bit in 0..HEADER_SIZE * 8 {
+            let mut b = good;
+            b[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(UndoHeader::decode(&b), None, "bit {bit}");
+        }
+    }
+
+    #[test]
+    fn only_slots_of_the_current_epoch_are_applied() {
+        let h = UndoHeader { region: 0, page: 2, epoch: 5 }.encode();
+        assert_eq!(slot_to_apply(&h, |_| Some((region(), 5))), Some((0, 52)));
+        assert_eq!(slot_to_apply(&h, |_| Some((region(), 6))), None, "stale: committed since");
+        assert_eq!(slot_to_apply(&h, |_| None), None, "region deleted");
+    }
+
+    #[test]
+    fn slots_beyond_the_region_are_ignored() {
+        let h = UndoHeader { region: 0, page: 4, epoch: 5 }.encode();
+        assert_eq!(slot_to_apply(&h, |_| Some((region(), 5))), None);
+    }
+}
