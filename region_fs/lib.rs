@@ -14,3 +14,13 @@ pub mod table;
 pub mod alloc;
 #[path = "undo.rs"]
 pub mod undo;
+#[path = "pm.rs"]
+pub mod pm;
+#[path = "ops.rs"]
+pub mod ops;
+#[cfg(test)]
+#[path = "crash_sim.rs"]
+mod crash_sim;
+#[cfg(test)]
+#[path = "crash_tests.rs"]
+mod crash_tests;

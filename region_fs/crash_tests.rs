@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Crash tests of every metadata operation and of PMSYNC's undo protocol on the simulated
+//! persistent memory of `crash_sim.rs`: a power cut at every point of an operation, with every
+//! subset (or a sample) of the lines in flight persisted, must recover to the state before or the
+//! state after the operation.
+
+extern crate std;
+
+use crate::crash_sim::{crash_images, Point, SimPm};
+use crate::geometry::PAGE_SIZE;
+use crate::ops;
+use crate::pm::Pm;
+use crate::superblock::{Layout, Superblock};
+use crate::table::{EntryState, Extent, Region};
+use crate::undo::UndoHeader;
+use std::vec::Vec;
+
+const PAGES: u64 = 48;
+
+fn small_sb() -> Superblock {
+    Superblock { uuid: [7; 16], device_pages: PAGES, table_entries: 8, undo_slots: 8 }
+}
+
+fn formatted() -> (SimPm, Layout) {
+    let mut pm = SimPm::new((PAGES * PAGE_SIZE) as usize);
+    let layout = ops::format(&mut pm, &small_sb()).expect("formats");
+    pm.settle();
+    (pm, layout)
+}
+
+/// What a device recovers to: entry 0's state and the contents of its region's pages.
+#[derive(Debug, PartialEq)]
+struct Recovered {
+    entry: EntryState,
+    pages: Vec<Vec<u8>>,
+}
+
+fn recover_image(image: Vec<u8>) -> Recovered {
+    let mut pm = SimPm::from_image(image);
+    let (_, layout) = ops::read_superblock(&pm, PAGES).expect("superblock survives");
+    ops::recover(&mut pm, &layout);
+    let entry = ops::read_entry(&pm, &layout, 0).expect("entry 0 checks out");
+    let mut pages = Vec::new();
+    if let EntryState::Live { region, .. } = entry {
+        for p in 0..region.size_pages {
+            let dp = region.device_page(p).expect("in range");
+            let o = (dp * PAGE_SIZE) as usize;
+            pages.push(pm.visible()[o..o + PAGE_SIZE as usize].to_vec());
+        }
+    }
+    Recovered { entry, pages }
+}
+
+/// Crashes at every recorded point and returns every recovered state that `accept` refuses.
+fn violations(points: &[Point], accept: &dyn Fn(&Recovered) -> bool) -> Vec<(usize, Recovered)> {
+    let mut bad = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        for img in crash_images(p, 10, 48) {
+            let r = recover_image(img);
+            if !accept(&r) {
+                bad.push((i, r));
+            }
+        }
+    }
+    bad
+}
+
+fn assert_no_violations(points: &[Point], accept: &dyn Fn(&Recovered) -> bool) {
+    let bad = violations(points, accept);
+    assert!(bad.is_empty(), "{} bad crash images, first at point {}: {:?}", bad.len(), bad[0].0, bad[0].1);
+}
+
+fn region(layout: &Layout, pages: u64) -> Region {
+    Region::new(b"orders", 1000, 1000, 0o600, &[Extent { start: layout.data_start, pages }], 0)
+}
+
+fn page_of(byte: u8) -> Vec<u8> {
+    std::vec![byte; PAGE_SIZE as usize]
+}
+
+#[test]
+fn create_is_all_or_nothing_and_never_shows_old_data() {
+    let (mut pm, layout) = formatted();
+    // Leftovers of an earlier region in the pages the new one gets.
+    pm.write(layout.data_start * PAGE_SIZE, &page_of(0xaa));
+    pm.settle();
+    let r = region(&layout, 2);
+    pm.record();
+    ops::create(&mut pm, &layout, 0, &r, 0);
+    let points = pm.take_points();
+    assert_no_violations(&points, &|s| match s.entry {
+        EntryState::Free { epoch } => epoch <= 1,
+        EntryState::Live { region, epoch } => region == r && epoch == 1 && s.pages.iter().all(|p| *p == page_of(0)),
+    });
+}
+
+#[test]
+fn delete_is_all_or_nothing() {
+    let (mut pm, layout) = formatted();
+    let r = region(&layout, 2);
+    ops::create(&mut pm, &layout, 0, &r, 0);
+    pm.settle();
+    pm.record();
+    ops::delete(&mut pm, &layout, 0);
+    let points = pm.take_points();
+    assert_no_violations(&points, &|s| match s.entry {
+        EntryState::Free { epoch } => epoch == 1,
+        EntryState::Live { region, .. } => region == r,
+    });
+}
+
+#[test]
+fn resize_is_all_or_nothing_and_clears_new_pages() {
+    let (mut pm, layout) = formatted();
+    let old = region(&layout, 2);
+    ops::create(&mut pm, &layout, 0, &old, 0);
+    pm.write(layout.data_start * PAGE_SIZE, &page_of(0x11));
+    pm.write((layout.data_start + 2) * PAGE_SIZE, &page_of(0xaa)); // leftovers
+    pm.settle();
+    let fresh = Extent { start: layout.data_start + 2, pages: 3 };
+    let grown = Region::new(b"orders", 1000, 1000, 0o600, &[Extent { start: layout.data_start, pages: 5 }], 1);
+    pm.record();
+    ops::resize(&mut pm, &layout, 0, &grown, &[fresh]);
+    let points = pm.take_points();
+    assert_no_violations(&points, &|s| match s.entry {
+        EntryState::Live { region, epoch: 1 } if region == old => s.pages[0] == page_of(0x11),
+        EntryState::Live { region, epoch: 1 } if region == grown => {
+            s.pages[0] == page_of(0x11) && s.pages[2..].iter().all(|p| *p == page_of(0))
+        }
+        _ => false,
+    });
+}
+
+/// One epoch of PMSYNC as the module runs it: the first write to each page saves it to an undo
+/// slot, stores land in the cache, then PMSYNC writes back the dirty pages, fences, and advances
+/// the epoch. `fence_undo_data` false drops the fence between an undo slot's data and its header.
+fn pmsync_epoch<P: Pm>(pm: &mut P, layout: &Layout, r: &Region, dirty: &[u64], fill: u8) {
+    for (slot, &p) in dirty.iter().enumerate() {
+        let page = r.device_page(p).expect("in range");
+        ops::save_undo(pm, layout, slot as u32, &UndoHeader { region: 0, page: p, epoch: 1 }, page);
+        pm.write(page * PAGE_SIZE, &page_of(fill));
+    }
+    for &p in dirty {
+        let page = r.device_page(p).expect("in range");
+        pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
+    }
+    pm.fence();
+    ops::advance_epoch(pm, layout, 0, 1);
+}
+
+fn pmsync_setup() -> (SimPm, Layout, Region) {
+    let (mut pm, layout) = formatted();
+    let r = region(&layout, 4);
+    ops::create(&mut pm, &layout, 0, &r, 0);
+    for p in 0..4 {
+        pm.write((layout.data_start + p) * PAGE_SIZE, &page_of(0xa0 + p as u8));
+    }
+    pm.settle();
+    (pm, layout, r)
+}
+
+fn old_or_new_snapshot(s: &Recovered) -> bool {
+    let old: Vec<Vec<u8>> = (0..4).map(|p| page_of(0xa0 + p)).collect();
+    let new: Vec<Vec<u8>> = (0..4).map(|p| if p == 0 || p == 2 { page_of(0xbb) } else { page_of(0xa0 + p) }).collect();
+    match s.entry {
+        EntryState::Live { epoch, .. } => (s.pages == old && epoch >= 1) || (s.pages == new && epoch == 2),
+        EntryState::Free { .. } => false,
+    }
+}
+
+#[test]
+fn pmsync_recovers_to_the_old_or_the_new_snapshot_never_a_mix() {
+    let (mut pm, layout, r) = pmsync_setup();
+    pm.record();
+    pmsync_epoch(&mut pm, &layout, &r, &[0, 2], 0xbb);
+    let points = pm.take_points();
+    assert_no_violations(&points, &old_or_new_snapshot);
+}
+
+#[test]
+fn pmsync_costs_the_dirty_lines_plus_one_metadata_line_and_two_fences() {
+    let (mut pm, layout, r) = pmsync_setup();
+    let dirty = [0u64, 2];
+    for (slot, &p) in dirty.iter().enumerate() {
+        let page = r.device_page(p).expect("in range");
+        ops::save_undo(&mut pm, &layout, slot as u32, &UndoHeader { region: 0, page: p, epoch: 1 }, page);
+        pm.write(page * PAGE_SIZE, &page_of(0xbb));
+    }
+    let (lines, fences) = (pm.lines_written_back, pm.fences);
+    for &p in &dirty {
+        pm.writeback(r.device_page(p).expect("in range") * PAGE_SIZE, PAGE_SIZE);
+    }
+    pm.fence();
+    ops::advance_epoch(&mut pm, &layout, 0, 1);
+    assert_eq!(pm.lines_written_back - lines, 2 * PAGE_SIZE / 64 + 1);
+    assert_eq!(pm.fences - fences, 2);
+}
+
+#[test]
+fn recovery_interrupted_at_any_point_recovers_the_same() {
+    let (mut pm, layout, r) = pmsync_setup();
+    // Crash after both pages were saved and overwritten, before PMSYNC.
+    for (slot, &p) in [0u64, 2].iter().enumerate() {
+        let page = r.device_page(p).expect("in range");
+        ops::save_undo(&mut pm, &layout, slot as u32, &UndoHeader { region: 0, page: p, epoch: 1 }, page);
+        pm.write(page * PAGE_SIZE, &page_of(0xbb));
+    }
+    pm.settle();
+    let expected = recover_image(pm.visible().to_vec());
+    assert!(old_or_new_snapshot(&expected));
+    assert!(matches!(expected.entry, EntryState::Live { epoch: 2, .. }), "rolled back and advanced");
+    pm.record();
+    ops::recover(&mut pm, &layout);
+    let points = pm.take_points();
+    assert_no_violations(&points, &|s| s.pages == expected.pages);
+}
+
+/// A Pm that drops every other fence: what a forgotten `sfence` looks like.
+struct ForgetfulPm<'a> {
+    inner: &'a mut SimPm,
+    fences_seen: u32,
+}
+
+impl Pm for ForgetfulPm<'_> {
+    fn read(&self, offset: u64, buf: &mut [u8]) {
+        self.inner.read(offset, buf)
+    }
+    fn write(&mut self, offset: u64, bytes: &[u8]) {
+        self.inner.write(offset, bytes)
+    }
+    fn zero(&mut self, offset: u64, len: u64) {
+        self.inner.zero(offset, len)
+    }
+    fn copy(&mut self, dst: u64, src: u64, len: u64) {
+        self.inner.copy(dst, src, len)
+    }
+    fn store8(&mut self, offset: u64, value: u64) {
+        self.inner.store8(offset, value)
+    }
+    fn writeback(&mut self, offset: u64, len: u64) {
+        self.inner.writeback(offset, len)
+    }
+    fn fence(&mut self) {
+        self.fences_seen += 1;
+        if self.fences_seen % 2 == 0 {
+            self.inner.fence()
+        }
+    }
+}
+
+#[test]
+fn the_checker_catches_a_missing_fence() {
+    let (mut pm, layout, r) = pmsync_setup();
+    pm.record();
+    pmsync_epoch(&mut ForgetfulPm { inner: &mut pm, fences_seen: 0 }, &layout, &r, &[0, 2], 0xbb);
+    let points = pm.take_points();
+    assert!(!violations(&points, &old_or_new_snapshot).is_empty(), "a dropped fence went unnoticed");
+}

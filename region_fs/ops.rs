@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The metadata operations, each a crash-safe sequence of stores, write-backs and fences on a
+//! [`Pm`], committed by one 8-byte store (see `docs/FORMAT.md`).
+//!
+//! The module calls these on the DAX mapping of the device; the host tests call them on a
+//! simulator that crashes at every point of every operation and checks that what survives is the
+//! state before or after the operation, never anything else.
+
+use crate::geometry::PAGE_SIZE;
+use crate::pm::Pm;
+use crate::superblock::{Layout, Superblock, SuperblockError, SUPERBLOCK_SIZE};
+use crate::table::{self, decode_entry, EntryError, EntryState, Extent, Region, ENTRY_SIZE};
+use crate::undo::{self, UndoHeader};
+
+/// Formats the device: clears the region table and the undo headers, then writes the superblock.
+/// Region data pages are not cleared here: create clears a region's pages before it commits.
+pub fn format<P: Pm>(pm: &mut P, sb: &Superblock) -> Result<Layout, SuperblockError> {
+    let layout = Layout::new(sb)?;
+    let meta_end = layout.undo_data_start * PAGE_SIZE;
+    pm.zero(0, meta_end);
+    pm.persist(0, meta_end);
+    pm.write(0, &sb.encode());
+    pm.persist(0, SUPERBLOCK_SIZE as u64);
+    Ok(layout)
+}
+
+/// Reads and checks the superblock of a device of `present_pages` pages.
+pub fn read_superblock<P: Pm>(pm: &P, present_pages: u64) -> Result<(Superblock, Layout), SuperblockError> {
+    let mut b = [0u8; SUPERBLOCK_SIZE];
+    pm.read(0, &mut b);
+    Superblock::decode(&b, present_pages)
+}
+
+/// Reads and checks region table entry `index`.
+pub fn read_entry<P: Pm>(pm: &P, layout: &Layout, index: u32) -> Result<EntryState, EntryError> {
+    let mut e = [0u8; ENTRY_SIZE];
+    pm.read(layout.table_entry_offset(index), &mut e);
+    decode_entry(index, &e)
+}
+
+/// Creates `region` in the free entry `index`, whose epoch is `free_epoch`: writes its fields
+/// and an epoch one past `free_epoch`, clears its pages, then commits the shape word. Returns the
+/// region's first epoch.
+pub fn create<P: Pm>(pm: &mut P, layout: &Layout, index: u32, region: &Region, free_epoch: u64) -> u64 {
+    let base = layout.table_entry_offset(index);
+    let mut entry = [0u8; ENTRY_SIZE];
+    pm.read(base, &mut entry);
+    table::write_region_fields(&mut entry, region);
+    pm.write(base, &entry[..table::SHAPE_OFFSET]);
+    let epoch = free_epoch + 1;
+    pm.store8(base + table::EPOCH_OFFSET as u64, table::epoch_word(index, epoch));
+    for e in region.extents() {
+        pm.zero(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
+        pm.writeback(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
+    }
+    pm.writeback(base, ENTRY_SIZE as u64);
+    pm.fence();
+    pm.commit8(base + table::SHAPE_OFFSET as u64, table::shape_word(index, region));
+    epoch
+}
+
+/// Deletes the region in entry `index`: one 8-byte store. Its pages keep their contents until a
+/// later create clears them; its epoch stays, so its undo slots never match a later region.
+pub fn delete<P: Pm>(pm: &mut P, layout: &Layout, index: u32) {
+    pm.commit8(layout.table_entry_offset(index) + table::SHAPE_OFFSET as u64, 0);
+}
+
+/// Gives the region in entry `index` the extents of `resized`, which must use the extent array
+/// `current` does not; `fresh` are the extents new to the region, which are cleared first.
+pub fn resize<P: Pm>(pm: &mut P, layout: &Layout, index: u32, resized: &Region, fresh: &[Extent]) {
+    let base = layout.table_entry_offset(index);
+    let mut entry = [0u8; ENTRY_SIZE];
+    table::write_extents(&mut entry, resized);
+    let range = table::extent_array_range(resized.array);
+    pm.write(base + range.start as u64, &entry[range.clone()]);
+    for e in fresh {
+        pm.zero(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
+        pm.writeback(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
+    }
+    pm.writeback(base + range.start as u64, range.len() as u64);
+    pm.fence();
+    pm.commit8(base + table::SHAPE_OFFSET as u64, table::shape_word(index, resized));
+}
+
+/// Advances the epoch of entry `index` from `epoch`: the commit point of PMSYNC and the instant
+/// every undo slot of `epoch` becomes stale. Returns the new epoch.
+pub fn advance_epoch<P: Pm>(pm: &mut P, layout: &Layout, index: u32, epoch: u64) -> u64 {
+    let next = epoch + 1;
+    pm.commit8(layout.table_entry_offset(index) + table::EPOCH_OFFSET as u64, table::epoch_word(index, next));
+    next
+}
+
+/// Saves device page `src_page` into undo slot `slot` for `header`: the data, write-back, fence,
+/// then the header, write-back, fence. After it returns the page may be written.
+pub fn save_undo<P: Pm>(pm: &mut P, layout: &Layout, slot: u32, header: &UndoHeader, src_page: u64) {
+    let data = layout.undo_data_offset(slot);
+    pm.copy(data, src_page * PAGE_SIZE, PAGE_SIZE);
+    pm.persist(data, PAGE_SIZE);
+    let h = layout.undo_header_offset(slot);
+    pm.write(h, &header.encode());
+    pm.persist(h, undo::HEADER_SIZE as u64);
+}
+
+/// What recovery did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Pages copied back from undo slots.
+    pub pages_restored: u64,
+    /// Regions whose epoch was advanced past the interrupted one.
+    pub regions_rolled_back: u64,
+}
+
+/// Rolls every region back to its last committed snapshot: copies back each undo slot of a live
+/// region's current epoch, fences, then advances those regions' epochs so the slots go stale.
+/// Idempotent: a crash during recovery leaves a device that recovers the same way. Its cost grows
+/// with the undo area, not with the device.
+pub fn recover<P: Pm>(pm: &mut P, layout: &Layout) -> Recovery {
+    let mut done = Recovery::default();
+    for slot in 0..layout.undo_slots {
+        if let Some((_, page)) = slot_target(pm, layout, slot) {
+            pm.copy(page * PAGE_SIZE, layout.undo_data_offset(slot), PAGE_SIZE);
+            pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
+            done.pages_restored += 1;
+        }
+    }
+    if done.pages_restored == 0 {
+        return done;
+    }
+    pm.fence();
+    // Advancing a region's epoch makes its remaining slots stale, so each region advances once.
+    for slot in 0..layout.undo_slots {
+        if let Some((index, _)) = slot_target(pm, layout, slot) {
+            if let Ok(EntryState::Live { epoch, .. }) = read_entry(pm, layout, index) {
+                advance_epoch(pm, layout, index, epoch);
+                done.regions_rolled_back += 1;
+            }
+        }
+    }
+    done
+}
+
+fn slot_target<P: Pm>(pm: &P, layout: &Layout, slot: u32) -> Option<(u32, u64)> {
+    let mut h = [0u8; undo::HEADER_SIZE];
+    pm.read(layout.undo_header_offset(slot), &mut h);
+    undo::slot_to_apply(&h, |index| {
+        if index >= layout.table_entries {
+            return None;
+        }
+        match read_entry(pm, layout, index) {
+            Ok(EntryState::Live { region, epoch }) => Some((region, epoch)),
+            _ => None,
+        }
+    })
+}
