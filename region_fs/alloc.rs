@@ -81,13 +81,21 @@ pub struct FreeSpace<L: ExtentList> {
 impl<L: ExtentList> FreeSpace<L> {
     /// Rebuilds free space for the data area `[start, start + pages)` from every extent in use.
     /// `used` is sorted in place; `list` must be empty and receives the free extents.
-    pub fn rebuild(start: u64, pages: u64, used: &mut [Extent], mut list: L) -> Result<Self, RebuildError> {
+    pub fn rebuild(
+        start: u64,
+        pages: u64,
+        used: &mut [Extent],
+        mut list: L,
+    ) -> Result<Self, RebuildError> {
         let end = start + pages;
         used.sort_unstable_by_key(|e| e.start);
         let mut cursor = start;
         let mut last: Option<Extent> = None;
         for &e in used.iter() {
-            if e.pages == 0 || e.start < start || e.start.checked_add(e.pages).is_none_or(|x| x > end) {
+            if e.pages == 0
+                || e.start < start
+                || e.start.checked_add(e.pages).is_none_or(|x| x > end)
+            {
                 return Err(RebuildError::OutOfBounds(e));
             }
             if let Some(prev) = last {
@@ -97,19 +105,36 @@ impl<L: ExtentList> FreeSpace<L> {
             }
             if e.start > cursor {
                 let n = list.as_slice().len();
-                list.insert_at(n, Extent { start: cursor, pages: e.start - cursor })
-                    .map_err(|_| RebuildError::OutOfMemory)?;
+                list.insert_at(
+                    n,
+                    Extent {
+                        start: cursor,
+                        pages: e.start - cursor,
+                    },
+                )
+                .map_err(|_| RebuildError::OutOfMemory)?;
             }
             cursor = e.end();
             last = Some(e);
         }
         if cursor < end {
             let n = list.as_slice().len();
-            list.insert_at(n, Extent { start: cursor, pages: end - cursor })
-                .map_err(|_| RebuildError::OutOfMemory)?;
+            list.insert_at(
+                n,
+                Extent {
+                    start: cursor,
+                    pages: end - cursor,
+                },
+            )
+            .map_err(|_| RebuildError::OutOfMemory)?;
         }
         let free_pages = list.as_slice().iter().map(|e| e.pages).sum();
-        Ok(Self { free: list, start, end, free_pages })
+        Ok(Self {
+            free: list,
+            start,
+            end,
+            free_pages,
+        })
     }
 
     /// Free pages in all.
@@ -179,10 +204,19 @@ impl<L: ExtentList> FreeSpace<L> {
         if e.pages == pages {
             self.free.remove_at(i);
         } else {
-            self.free.set(i, Extent { start: e.start + pages, pages: e.pages - pages });
+            self.free.set(
+                i,
+                Extent {
+                    start: e.start + pages,
+                    pages: e.pages - pages,
+                },
+            );
         }
         self.free_pages -= pages;
-        Extent { start: e.start, pages }
+        Extent {
+            start: e.start,
+            pages,
+        }
     }
 
     /// Gives `extent` back, merging it with free neighbours. Refuses (and changes nothing for) an
@@ -204,18 +238,39 @@ impl<L: ExtentList> FreeSpace<L> {
         match (joins_prev, joins_next) {
             (true, true) => {
                 let (prev, next) = (list[i - 1], list[i]);
-                self.free.set(i - 1, Extent { start: prev.start, pages: prev.pages + extent.pages + next.pages });
+                self.free.set(
+                    i - 1,
+                    Extent {
+                        start: prev.start,
+                        pages: prev.pages + extent.pages + next.pages,
+                    },
+                );
                 self.free.remove_at(i);
             }
             (true, false) => {
                 let prev = list[i - 1];
-                self.free.set(i - 1, Extent { start: prev.start, pages: prev.pages + extent.pages });
+                self.free.set(
+                    i - 1,
+                    Extent {
+                        start: prev.start,
+                        pages: prev.pages + extent.pages,
+                    },
+                );
             }
             (false, true) => {
                 let next = list[i];
-                self.free.set(i, Extent { start: extent.start, pages: extent.pages + next.pages });
+                self.free.set(
+                    i,
+                    Extent {
+                        start: extent.start,
+                        pages: extent.pages + next.pages,
+                    },
+                );
             }
-            (false, false) => self.free.insert_at(i, extent).map_err(|_| RebuildError::OutOfMemory)?,
+            (false, false) => self
+                .free
+                .insert_at(i, extent)
+                .map_err(|_| RebuildError::OutOfMemory)?,
         }
         self.free_pages += extent.pages;
         Ok(())
@@ -263,13 +318,26 @@ mod tests {
 
     #[test]
     fn rebuild_refuses_overlapping_extents() {
-        let r = FreeSpace::rebuild(100, 1000, &mut [ext(200, 10), ext(205, 10)], List(Vec::new()));
-        assert_eq!(r.err(), Some(RebuildError::Overlap(ext(200, 10), ext(205, 10))));
+        let r = FreeSpace::rebuild(
+            100,
+            1000,
+            &mut [ext(200, 10), ext(205, 10)],
+            List(Vec::new()),
+        );
+        assert_eq!(
+            r.err(),
+            Some(RebuildError::Overlap(ext(200, 10), ext(205, 10)))
+        );
     }
 
     #[test]
     fn rebuild_refuses_extents_outside_the_data_area() {
-        for bad in [ext(50, 60), ext(1095, 10), ext(300, 0), ext(u64::MAX - 1, 5)] {
+        for bad in [
+            ext(50, 60),
+            ext(1095, 10),
+            ext(300, 0),
+            ext(u64::MAX - 1, 5),
+        ] {
             let r = FreeSpace::rebuild(100, 1000, &mut [bad], List(Vec::new()));
             assert_eq!(r.err(), Some(RebuildError::OutOfBounds(bad)), "{bad:?}");
         }
@@ -322,7 +390,10 @@ mod tests {
     fn double_free_is_refused() {
         let mut s = space(&mut [ext(100, 10)]);
         assert!(s.release(ext(100, 10)).is_ok());
-        assert_eq!(s.release(ext(105, 2)), Err(RebuildError::Overlap(ext(100, 1000), ext(105, 2))));
+        assert_eq!(
+            s.release(ext(105, 2)),
+            Err(RebuildError::Overlap(ext(100, 1000), ext(105, 2)))
+        );
         assert_eq!(s.free_pages(), 1000);
     }
 }

@@ -12,7 +12,11 @@ const fn crc32c_table() -> [u32; 256] {
         let mut crc = i as u32;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82f6_3b78 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -28,7 +32,11 @@ const fn crc16_table() -> [u16; 256] {
         let mut crc = (i as u16) << 8;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -113,7 +121,10 @@ mod tests {
     fn crc32c_check_value() {
         // The standard check value of CRC-32C over "123456789".
         assert_eq!(crc32c(b"123456789"), 0xe306_9283);
-        assert_eq!(Crc32c::new().update(b"1234").update(b"56789").finish(), 0xe306_9283);
+        assert_eq!(
+            Crc32c::new().update(b"1234").update(b"56789").finish(),
+            0xe306_9283
+        );
     }
 
     #[test]

@@ -92,7 +92,10 @@ impl SimPm {
         for &line in self.dirty.keys() {
             in_flight.insert(line, self.line(line).to_vec());
         }
-        let p = Point { durable: self.durable.clone(), in_flight: in_flight.into_iter().collect() };
+        let p = Point {
+            durable: self.durable.clone(),
+            in_flight: in_flight.into_iter().collect(),
+        };
         if let Some(points) = self.points.as_mut() {
             points.push(p);
         }
@@ -134,7 +137,8 @@ impl Pm for SimPm {
 
     fn copy(&mut self, dst: u64, src: u64, len: u64) {
         self.point();
-        self.visible.copy_within(src as usize..(src + len) as usize, dst as usize);
+        self.visible
+            .copy_within(src as usize..(src + len) as usize, dst as usize);
         self.touch(dst, len);
     }
 

@@ -19,7 +19,12 @@ use std::vec::Vec;
 const PAGES: u64 = 48;
 
 fn small_sb() -> Superblock {
-    Superblock { uuid: [7; 16], device_pages: PAGES, table_entries: 8, undo_slots: 8 }
+    Superblock {
+        uuid: [7; 16],
+        device_pages: PAGES,
+        table_entries: 8,
+        undo_slots: 8,
+    }
 }
 
 fn formatted() -> (SimPm, Layout) {
@@ -68,11 +73,27 @@ fn violations(points: &[Point], accept: &dyn Fn(&Recovered) -> bool) -> Vec<(usi
 
 fn assert_no_violations(points: &[Point], accept: &dyn Fn(&Recovered) -> bool) {
     let bad = violations(points, accept);
-    assert!(bad.is_empty(), "{} bad crash images, first at point {}: {:?}", bad.len(), bad[0].0, bad[0].1);
+    assert!(
+        bad.is_empty(),
+        "{} bad crash images, first at point {}: {:?}",
+        bad.len(),
+        bad[0].0,
+        bad[0].1
+    );
 }
 
 fn region(layout: &Layout, pages: u64) -> Region {
-    Region::new(b"orders", 1000, 1000, 0o600, &[Extent { start: layout.data_start, pages }], 0)
+    Region::new(
+        b"orders",
+        1000,
+        1000,
+        0o600,
+        &[Extent {
+            start: layout.data_start,
+            pages,
+        }],
+        0,
+    )
 }
 
 fn page_of(byte: u8) -> Vec<u8> {
@@ -91,7 +112,9 @@ fn create_is_all_or_nothing_and_never_shows_old_data() {
     let points = pm.take_points();
     assert_no_violations(&points, &|s| match s.entry {
         EntryState::Free { epoch } => epoch <= 1,
-        EntryState::Live { region, epoch } => region == r && epoch == 1 && s.pages.iter().all(|p| *p == page_of(0)),
+        EntryState::Live { region, epoch } => {
+            region == r && epoch == 1 && s.pages.iter().all(|p| *p == page_of(0))
+        }
     });
 }
 
@@ -118,8 +141,21 @@ fn resize_is_all_or_nothing_and_clears_new_pages() {
     pm.write(layout.data_start * PAGE_SIZE, &page_of(0x11));
     pm.write((layout.data_start + 2) * PAGE_SIZE, &page_of(0xaa)); // leftovers
     pm.settle();
-    let fresh = Extent { start: layout.data_start + 2, pages: 3 };
-    let grown = Region::new(b"orders", 1000, 1000, 0o600, &[Extent { start: layout.data_start, pages: 5 }], 1);
+    let fresh = Extent {
+        start: layout.data_start + 2,
+        pages: 3,
+    };
+    let grown = Region::new(
+        b"orders",
+        1000,
+        1000,
+        0o600,
+        &[Extent {
+            start: layout.data_start,
+            pages: 5,
+        }],
+        1,
+    );
     pm.record();
     ops::resize(&mut pm, &layout, 0, &grown, &[fresh]);
     let points = pm.take_points();
@@ -138,7 +174,17 @@ fn resize_is_all_or_nothing_and_clears_new_pages() {
 fn pmsync_epoch<P: Pm>(pm: &mut P, layout: &Layout, r: &Region, dirty: &[u64], fill: u8) {
     for (slot, &p) in dirty.iter().enumerate() {
         let page = r.device_page(p).expect("in range");
-        ops::save_undo(pm, layout, slot as u32, &UndoHeader { region: 0, page: p, epoch: 1 }, page);
+        ops::save_undo(
+            pm,
+            layout,
+            slot as u32,
+            &UndoHeader {
+                region: 0,
+                page: p,
+                epoch: 1,
+            },
+            page,
+        );
         pm.write(page * PAGE_SIZE, &page_of(fill));
     }
     for &p in dirty {
@@ -154,7 +200,10 @@ fn pmsync_setup() -> (SimPm, Layout, Region) {
     let r = region(&layout, 4);
     ops::create(&mut pm, &layout, 0, &r, 0);
     for p in 0..4 {
-        pm.write((layout.data_start + p) * PAGE_SIZE, &page_of(0xa0 + p as u8));
+        pm.write(
+            (layout.data_start + p) * PAGE_SIZE,
+            &page_of(0xa0 + p as u8),
+        );
     }
     pm.settle();
     (pm, layout, r)
@@ -162,9 +211,19 @@ fn pmsync_setup() -> (SimPm, Layout, Region) {
 
 fn old_or_new_snapshot(s: &Recovered) -> bool {
     let old: Vec<Vec<u8>> = (0..4).map(|p| page_of(0xa0 + p)).collect();
-    let new: Vec<Vec<u8>> = (0..4).map(|p| if p == 0 || p == 2 { page_of(0xbb) } else { page_of(0xa0 + p) }).collect();
+    let new: Vec<Vec<u8>> = (0..4)
+        .map(|p| {
+            if p == 0 || p == 2 {
+                page_of(0xbb)
+            } else {
+                page_of(0xa0 + p)
+            }
+        })
+        .collect();
     match s.entry {
-        EntryState::Live { epoch, .. } => (s.pages == old && epoch >= 1) || (s.pages == new && epoch == 2),
+        EntryState::Live { epoch, .. } => {
+            (s.pages == old && epoch >= 1) || (s.pages == new && epoch == 2)
+        }
         EntryState::Free { .. } => false,
     }
 }
@@ -184,7 +243,17 @@ fn pmsync_costs_the_dirty_lines_plus_one_metadata_line_and_two_fences() {
     let dirty = [0u64, 2];
     for (slot, &p) in dirty.iter().enumerate() {
         let page = r.device_page(p).expect("in range");
-        ops::save_undo(&mut pm, &layout, slot as u32, &UndoHeader { region: 0, page: p, epoch: 1 }, page);
+        ops::save_undo(
+            &mut pm,
+            &layout,
+            slot as u32,
+            &UndoHeader {
+                region: 0,
+                page: p,
+                epoch: 1,
+            },
+            page,
+        );
         pm.write(page * PAGE_SIZE, &page_of(0xbb));
     }
     let (lines, fences) = (pm.lines_written_back, pm.fences);
@@ -203,13 +272,26 @@ fn recovery_interrupted_at_any_point_recovers_the_same() {
     // Crash after both pages were saved and overwritten, before PMSYNC.
     for (slot, &p) in [0u64, 2].iter().enumerate() {
         let page = r.device_page(p).expect("in range");
-        ops::save_undo(&mut pm, &layout, slot as u32, &UndoHeader { region: 0, page: p, epoch: 1 }, page);
+        ops::save_undo(
+            &mut pm,
+            &layout,
+            slot as u32,
+            &UndoHeader {
+                region: 0,
+                page: p,
+                epoch: 1,
+            },
+            page,
+        );
         pm.write(page * PAGE_SIZE, &page_of(0xbb));
     }
     pm.settle();
     let expected = recover_image(pm.visible().to_vec());
     assert!(old_or_new_snapshot(&expected));
-    assert!(matches!(expected.entry, EntryState::Live { epoch: 2, .. }), "rolled back and advanced");
+    assert!(
+        matches!(expected.entry, EntryState::Live { epoch: 2, .. }),
+        "rolled back and advanced"
+    );
     pm.record();
     ops::recover(&mut pm, &layout);
     let points = pm.take_points();
@@ -253,7 +335,19 @@ impl Pm for ForgetfulPm<'_> {
 fn the_checker_catches_a_missing_fence() {
     let (mut pm, layout, r) = pmsync_setup();
     pm.record();
-    pmsync_epoch(&mut ForgetfulPm { inner: &mut pm, fences_seen: 0 }, &layout, &r, &[0, 2], 0xbb);
+    pmsync_epoch(
+        &mut ForgetfulPm {
+            inner: &mut pm,
+            fences_seen: 0,
+        },
+        &layout,
+        &r,
+        &[0, 2],
+        0xbb,
+    );
     let points = pm.take_points();
-    assert!(!violations(&points, &old_or_new_snapshot).is_empty(), "a dropped fence went unnoticed");
+    assert!(
+        !violations(&points, &old_or_new_snapshot).is_empty(),
+        "a dropped fence went unnoticed"
+    );
 }

@@ -26,7 +26,10 @@ pub fn format<P: Pm>(pm: &mut P, sb: &Superblock) -> Result<Layout, SuperblockEr
 }
 
 /// Reads and checks the superblock of a device of `present_pages` pages.
-pub fn read_superblock<P: Pm>(pm: &P, present_pages: u64) -> Result<(Superblock, Layout), SuperblockError> {
+pub fn read_superblock<P: Pm>(
+    pm: &P,
+    present_pages: u64,
+) -> Result<(Superblock, Layout), SuperblockError> {
     let mut b = [0u8; SUPERBLOCK_SIZE];
     pm.read(0, &mut b);
     Superblock::decode(&b, present_pages)
@@ -42,28 +45,43 @@ pub fn read_entry<P: Pm>(pm: &P, layout: &Layout, index: u32) -> Result<EntrySta
 /// Creates `region` in the free entry `index`, whose epoch is `free_epoch`: writes its fields
 /// and an epoch one past `free_epoch`, clears its pages, then commits the shape word. Returns the
 /// region's first epoch.
-pub fn create<P: Pm>(pm: &mut P, layout: &Layout, index: u32, region: &Region, free_epoch: u64) -> u64 {
+pub fn create<P: Pm>(
+    pm: &mut P,
+    layout: &Layout,
+    index: u32,
+    region: &Region,
+    free_epoch: u64,
+) -> u64 {
     let base = layout.table_entry_offset(index);
     let mut entry = [0u8; ENTRY_SIZE];
     pm.read(base, &mut entry);
     table::write_region_fields(&mut entry, region);
     pm.write(base, &entry[..table::SHAPE_OFFSET]);
     let epoch = free_epoch + 1;
-    pm.store8(base + table::EPOCH_OFFSET as u64, table::epoch_word(index, epoch));
+    pm.store8(
+        base + table::EPOCH_OFFSET as u64,
+        table::epoch_word(index, epoch),
+    );
     for e in region.extents() {
         pm.zero(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
         pm.writeback(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
     }
     pm.writeback(base, ENTRY_SIZE as u64);
     pm.fence();
-    pm.commit8(base + table::SHAPE_OFFSET as u64, table::shape_word(index, region));
+    pm.commit8(
+        base + table::SHAPE_OFFSET as u64,
+        table::shape_word(index, region),
+    );
     epoch
 }
 
 /// Deletes the region in entry `index`: one 8-byte store. Its pages keep their contents until a
 /// later create clears them; its epoch stays, so its undo slots never match a later region.
 pub fn delete<P: Pm>(pm: &mut P, layout: &Layout, index: u32) {
-    pm.commit8(layout.table_entry_offset(index) + table::SHAPE_OFFSET as u64, 0);
+    pm.commit8(
+        layout.table_entry_offset(index) + table::SHAPE_OFFSET as u64,
+        0,
+    );
 }
 
 /// Gives the region in entry `index` the extents of `resized`, which must use the extent array
@@ -80,20 +98,32 @@ pub fn resize<P: Pm>(pm: &mut P, layout: &Layout, index: u32, resized: &Region, 
     }
     pm.writeback(base + range.start as u64, range.len() as u64);
     pm.fence();
-    pm.commit8(base + table::SHAPE_OFFSET as u64, table::shape_word(index, resized));
+    pm.commit8(
+        base + table::SHAPE_OFFSET as u64,
+        table::shape_word(index, resized),
+    );
 }
 
 /// Advances the epoch of entry `index` from `epoch`: the commit point of PMSYNC and the instant
 /// every undo slot of `epoch` becomes stale. Returns the new epoch.
 pub fn advance_epoch<P: Pm>(pm: &mut P, layout: &Layout, index: u32, epoch: u64) -> u64 {
     let next = epoch + 1;
-    pm.commit8(layout.table_entry_offset(index) + table::EPOCH_OFFSET as u64, table::epoch_word(index, next));
+    pm.commit8(
+        layout.table_entry_offset(index) + table::EPOCH_OFFSET as u64,
+        table::epoch_word(index, next),
+    );
     next
 }
 
 /// Saves device page `src_page` into undo slot `slot` for `header`: the data, write-back, fence,
 /// then the header, write-back, fence. After it returns the page may be written.
-pub fn save_undo<P: Pm>(pm: &mut P, layout: &Layout, slot: u32, header: &UndoHeader, src_page: u64) {
+pub fn save_undo<P: Pm>(
+    pm: &mut P,
+    layout: &Layout,
+    slot: u32,
+    header: &UndoHeader,
+    src_page: u64,
+) {
     let data = layout.undo_data_offset(slot);
     pm.copy(data, src_page * PAGE_SIZE, PAGE_SIZE);
     pm.persist(data, PAGE_SIZE);

@@ -99,7 +99,8 @@ impl Superblock {
         b[OFF_FLAGS..OFF_FLAGS + 4].copy_from_slice(&0u32.to_le_bytes());
         b[OFF_UUID..OFF_UUID + 16].copy_from_slice(&self.uuid);
         b[OFF_DEVICE_PAGES..OFF_DEVICE_PAGES + 8].copy_from_slice(&self.device_pages.to_le_bytes());
-        b[OFF_TABLE_ENTRIES..OFF_TABLE_ENTRIES + 4].copy_from_slice(&self.table_entries.to_le_bytes());
+        b[OFF_TABLE_ENTRIES..OFF_TABLE_ENTRIES + 4]
+            .copy_from_slice(&self.table_entries.to_le_bytes());
         b[OFF_UNDO_SLOTS..OFF_UNDO_SLOTS + 4].copy_from_slice(&self.undo_slots.to_le_bytes());
         let sum = crc32c(&b[..OFF_CHECKSUM]);
         b[OFF_CHECKSUM..].copy_from_slice(&sum.to_le_bytes());
@@ -108,7 +109,10 @@ impl Superblock {
 
     /// Reads and checks the superblock of a device of `present_pages` pages, and derives the
     /// layout. Checks in order: formatted, magic, checksum, version, flags, geometry.
-    pub fn decode(b: &[u8; SUPERBLOCK_SIZE], present_pages: u64) -> Result<(Self, Layout), SuperblockError> {
+    pub fn decode(
+        b: &[u8; SUPERBLOCK_SIZE],
+        present_pages: u64,
+    ) -> Result<(Self, Layout), SuperblockError> {
         if b.iter().all(|&x| x == 0) {
             return Err(SuperblockError::Unformatted);
         }
@@ -264,7 +268,10 @@ mod tests {
         assert_eq!(l.data_start + l.data_pages, PAGES);
         assert_eq!(l.undo_slots, (PAGES / 16) as u32);
         assert!(l.undo_header_pages * PAGE_SIZE >= u64::from(l.undo_slots) * UNDO_HEADER_SIZE);
-        assert_eq!(l.undo_header_offset(1) - l.undo_header_offset(0), UNDO_HEADER_SIZE);
+        assert_eq!(
+            l.undo_header_offset(1) - l.undo_header_offset(0),
+            UNDO_HEADER_SIZE
+        );
     }
 
     #[test]
@@ -276,10 +283,16 @@ mod tests {
 
     #[test]
     fn zero_page_is_unformatted_and_garbage_is_not_ours() {
-        assert_eq!(Superblock::decode(&[0; SUPERBLOCK_SIZE], PAGES), Err(SuperblockError::Unformatted));
+        assert_eq!(
+            Superblock::decode(&[0; SUPERBLOCK_SIZE], PAGES),
+            Err(SuperblockError::Unformatted)
+        );
         let mut b = Superblock::for_device(PAGES, UUID).encode();
         b[3] ^= 0x20;
-        assert_eq!(Superblock::decode(&b, PAGES), Err(SuperblockError::BadMagic));
+        assert_eq!(
+            Superblock::decode(&b, PAGES),
+            Err(SuperblockError::BadMagic)
+        );
     }
 
     #[test]
@@ -302,10 +315,16 @@ mod tests {
         };
         let mut b = sb.encode();
         b[OFF_VERSION] = 2;
-        assert_eq!(Superblock::decode(&reseal(b), PAGES), Err(SuperblockError::UnknownVersion(2)));
+        assert_eq!(
+            Superblock::decode(&reseal(b), PAGES),
+            Err(SuperblockError::UnknownVersion(2))
+        );
         let mut b = sb.encode();
         b[OFF_FLAGS] = 1;
-        assert_eq!(Superblock::decode(&reseal(b), PAGES), Err(SuperblockError::UnknownFlags(1)));
+        assert_eq!(
+            Superblock::decode(&reseal(b), PAGES),
+            Err(SuperblockError::UnknownFlags(1))
+        );
         assert_eq!(
             Superblock::decode(&sb.encode(), PAGES - 1),
             Err(SuperblockError::LargerThanDevice {
@@ -313,12 +332,18 @@ mod tests {
                 present: PAGES - 1
             })
         );
-        let tiny = Superblock { device_pages: 10, ..sb };
+        let tiny = Superblock {
+            device_pages: 10,
+            ..sb
+        };
         assert_eq!(
             Superblock::decode(&tiny.encode(), PAGES),
             Err(SuperblockError::BadGeometry("no room for data"))
         );
-        let none = Superblock { table_entries: 0, ..sb };
+        let none = Superblock {
+            table_entries: 0,
+            ..sb
+        };
         assert_eq!(
             Superblock::decode(&none.encode(), PAGES),
             Err(SuperblockError::BadGeometry("table entry count"))

@@ -152,7 +152,14 @@ pub fn check_name(name: &[u8]) -> Result<(), NameError> {
 impl Region {
     /// A region with the given identity and extents, using extent array `array`. The caller has
     /// checked the name with [`check_name`].
-    pub fn new(name: &[u8], uid: u32, gid: u32, mode: u32, extents: &[Extent], array: usize) -> Self {
+    pub fn new(
+        name: &[u8],
+        uid: u32,
+        gid: u32,
+        mode: u32,
+        extents: &[Extent],
+        array: usize,
+    ) -> Self {
         let mut r = Self {
             name: [0; NAME_MAX + 1],
             name_len: name.len(),
@@ -194,7 +201,10 @@ impl Region {
 /// The epoch word for `epoch` in entry `index`.
 pub fn epoch_word(index: u32, epoch: u64) -> u64 {
     let epoch = epoch & LOW48;
-    let check = Crc16::new().update(&index.to_le_bytes()).update(&epoch.to_le_bytes()).finish();
+    let check = Crc16::new()
+        .update(&index.to_le_bytes())
+        .update(&epoch.to_le_bytes())
+        .finish();
     epoch | u64::from(check) << CHECK_SHIFT
 }
 
@@ -217,7 +227,9 @@ fn shape_check(index: u32, region: &Region, bits: u64) -> u16 {
         .update(&region.gid.to_le_bytes())
         .update(&region.mode.to_le_bytes());
     for e in region.extents() {
-        crc = crc.update(&e.start.to_le_bytes()).update(&e.pages.to_le_bytes());
+        crc = crc
+            .update(&e.start.to_le_bytes())
+            .update(&e.pages.to_le_bytes());
     }
     crc.update(&(bits & LOW48).to_le_bytes()).finish()
 }
@@ -261,7 +273,8 @@ pub fn decode_entry(index: u32, entry: &[u8; ENTRY_SIZE]) -> Result<EntryState, 
         return Ok(EntryState::Free { epoch });
     }
     let bits = shape & LOW48;
-    let known = SHAPE_LIVE | SHAPE_SELECT_B | 0xf << SHAPE_NR_SHIFT | SIZE_PAGES_MAX << SHAPE_SIZE_SHIFT;
+    let known =
+        SHAPE_LIVE | SHAPE_SELECT_B | 0xf << SHAPE_NR_SHIFT | SIZE_PAGES_MAX << SHAPE_SIZE_SHIFT;
     if bits & !known != 0 || bits & SHAPE_LIVE == 0 {
         return Err(EntryError::BadShape);
     }
@@ -281,7 +294,9 @@ pub fn decode_entry(index: u32, entry: &[u8; ENTRY_SIZE]) -> Result<EntryState, 
         nr_extents,
         array,
     };
-    region.name.copy_from_slice(&entry[OFF_NAME..OFF_NAME + NAME_MAX + 1]);
+    region
+        .name
+        .copy_from_slice(&entry[OFF_NAME..OFF_NAME + NAME_MAX + 1]);
     let base = OFF_EXTENTS[array];
     for i in 0..nr_extents {
         region.extents[i] = Extent {
@@ -292,8 +307,13 @@ pub fn decode_entry(index: u32, entry: &[u8; ENTRY_SIZE]) -> Result<EntryState, 
     if shape_check(index, &region, bits) != (shape >> CHECK_SHIFT) as u16 {
         return Err(EntryError::BadShapeCheck);
     }
-    region.name_len = region.name.iter().position(|&b| b == 0).ok_or(EntryError::BadName)?;
-    if check_name(region.name()).is_err() || region.name[region.name_len..].iter().any(|&b| b != 0) {
+    region.name_len = region
+        .name
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(EntryError::BadName)?;
+    if check_name(region.name()).is_err() || region.name[region.name_len..].iter().any(|&b| b != 0)
+    {
         return Err(EntryError::BadName);
     }
     if region.mode & !0o777 != 0
@@ -314,7 +334,10 @@ pub fn decode_entry(index: u32, entry: &[u8; ENTRY_SIZE]) -> Result<EntryState, 
         return Err(EntryError::BadExtents);
     }
     // The active array's unused slots are zero, as write_extents leaves them.
-    if entry[base + nr_extents * 16..base + EXTENTS * 16].iter().any(|&b| b != 0) {
+    if entry[base + nr_extents * 16..base + EXTENTS * 16]
+        .iter()
+        .any(|&b| b != 0)
+    {
         return Err(EntryError::BadExtents);
     }
     Ok(EntryState::Live { region, epoch })
@@ -353,20 +376,38 @@ mod tests {
     }
 
     fn sample() -> Region {
-        let extents = [Extent { start: 100, pages: 4 }, Extent { start: 300, pages: 2 }];
+        let extents = [
+            Extent {
+                start: 100,
+                pages: 4,
+            },
+            Extent {
+                start: 300,
+                pages: 2,
+            },
+        ];
         Region::new(b"orders", 1000, 100, 0o640, &extents, 0)
     }
 
     #[test]
     fn zero_entry_is_free_at_epoch_zero() {
-        assert_eq!(decode_entry(3, &[0; ENTRY_SIZE]), Ok(EntryState::Free { epoch: 0 }));
+        assert_eq!(
+            decode_entry(3, &[0; ENTRY_SIZE]),
+            Ok(EntryState::Free { epoch: 0 })
+        );
     }
 
     #[test]
     fn live_entry_decodes_to_the_region_written() {
         let r = sample();
         let e = live_entry(7, &r, 42);
-        assert_eq!(decode_entry(7, &e), Ok(EntryState::Live { region: r, epoch: 42 }));
+        assert_eq!(
+            decode_entry(7, &e),
+            Ok(EntryState::Live {
+                region: r,
+                epoch: 42
+            })
+        );
         assert_eq!(r.size_pages, 6);
         assert_eq!(r.device_page(0), Some(100));
         assert_eq!(r.device_page(3), Some(103));
@@ -392,7 +433,11 @@ mod tests {
             }
             let mut e = good;
             e[bit / 8] ^= 1 << (bit % 8);
-            assert!(decode_entry(7, &e).is_err(), "bit {bit} (byte {}) accepted", bit / 8);
+            assert!(
+                decode_entry(7, &e).is_err(),
+                "bit {bit} (byte {}) accepted",
+                bit / 8
+            );
         }
     }
 
@@ -401,13 +446,35 @@ mod tests {
         let index = 2;
         let old = sample();
         let mut e = live_entry(index, &old, 5);
-        let grown = Region::new(b"orders", 1000, 100, 0o640, &[Extent { start: 100, pages: 10 }], 1);
+        let grown = Region::new(
+            b"orders",
+            1000,
+            100,
+            0o640,
+            &[Extent {
+                start: 100,
+                pages: 10,
+            }],
+            1,
+        );
         // Before the shape store the entry still reads as the old region...
         write_extents(&mut e, &grown);
-        assert_eq!(decode_entry(index, &e), Ok(EntryState::Live { region: old, epoch: 5 }));
+        assert_eq!(
+            decode_entry(index, &e),
+            Ok(EntryState::Live {
+                region: old,
+                epoch: 5
+            })
+        );
         // ...and after it, as the new one.
         put64(&mut e, SHAPE_OFFSET, shape_word(index, &grown));
-        assert_eq!(decode_entry(index, &e), Ok(EntryState::Live { region: grown, epoch: 5 }));
+        assert_eq!(
+            decode_entry(index, &e),
+            Ok(EntryState::Live {
+                region: grown,
+                epoch: 5
+            })
+        );
     }
 
     #[test]

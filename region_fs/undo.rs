@@ -84,19 +84,38 @@ mod tests {
     use crate::table::Extent;
 
     fn region() -> Region {
-        Region::new(b"r", 0, 0, 0o600, &[Extent { start: 50, pages: 4 }], 0)
+        Region::new(
+            b"r",
+            0,
+            0,
+            0o600,
+            &[Extent {
+                start: 50,
+                pages: 4,
+            }],
+            0,
+        )
     }
 
     #[test]
     fn header_round_trips_and_zero_is_empty() {
-        let h = UndoHeader { region: 3, page: 9, epoch: 77 };
+        let h = UndoHeader {
+            region: 3,
+            page: 9,
+            epoch: 77,
+        };
         assert_eq!(UndoHeader::decode(&h.encode()), Some(h));
         assert_eq!(UndoHeader::decode(&[0; HEADER_SIZE]), None);
     }
 
     #[test]
     fn every_bit_flip_makes_the_header_invalid() {
-        let good = UndoHeader { region: 3, page: 9, epoch: 77 }.encode();
+        let good = UndoHeader {
+            region: 3,
+            page: 9,
+            epoch: 77,
+        }
+        .encode();
         for bit in 0..HEADER_SIZE * 8 {
             let mut b = good;
             b[bit / 8] ^= 1 << (bit % 8);
@@ -106,15 +125,29 @@ mod tests {
 
     #[test]
     fn only_slots_of_the_current_epoch_are_applied() {
-        let h = UndoHeader { region: 0, page: 2, epoch: 5 }.encode();
+        let h = UndoHeader {
+            region: 0,
+            page: 2,
+            epoch: 5,
+        }
+        .encode();
         assert_eq!(slot_to_apply(&h, |_| Some((region(), 5))), Some((0, 52)));
-        assert_eq!(slot_to_apply(&h, |_| Some((region(), 6))), None, "stale: committed since");
+        assert_eq!(
+            slot_to_apply(&h, |_| Some((region(), 6))),
+            None,
+            "stale: committed since"
+        );
         assert_eq!(slot_to_apply(&h, |_| None), None, "region deleted");
     }
 
     #[test]
     fn slots_beyond_the_region_are_ignored() {
-        let h = UndoHeader { region: 0, page: 4, epoch: 5 }.encode();
+        let h = UndoHeader {
+            region: 0,
+            page: 4,
+            epoch: 5,
+        }
+        .encode();
         assert_eq!(slot_to_apply(&h, |_| Some((region(), 5))), None);
     }
 }

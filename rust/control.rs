@@ -42,12 +42,12 @@ impl MiscDevice for ControlFile {
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
         // SAFETY: the only registration of this type is the `control` field of the module's
         // `RegionModule`, so the containing structure is in the same allocation.
-        let module = unsafe { container_of!(misc as *const MiscDeviceRegistration<Self>, RegionModule, control) };
+        let module = unsafe { container_of!(core::ptr::from_ref(misc), RegionModule, control) };
         // SAFETY: `open` runs only while the registration is live, that is, between the end of
         // `RegionModule`'s initialisation (the registration is initialised last) and its drop
         // (the registration is dropped first), so every field of the module is initialised.
         let device = unsafe { (*module).device.clone() };
-        KBox::new(Self { device }, GFP_KERNEL)
+        Ok(KBox::new(Self { device }, GFP_KERNEL)?)
     }
 
     fn ioctl(me: &ControlFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {

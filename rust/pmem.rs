@@ -6,11 +6,11 @@
 //! DAX device, and a direct kernel mapping of all of it. This file is the only place that calls
 //! the C glue; every call sits in an `unsafe` block that says why it is sound.
 
+use core::ptr::NonNull;
 use kernel::{
     ffi::{c_char, c_int, c_long, c_ulong, c_void},
     prelude::*,
 };
-use core::ptr::NonNull;
 
 /// `struct region_pmem` of `region_glue.c`: opaque here.
 #[repr(C)]

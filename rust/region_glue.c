@@ -16,6 +16,7 @@
 #include <linux/dax.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/libnvdimm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 
@@ -61,7 +62,7 @@ int region_pmem_open(const char *path, struct region_pmem **out, int *step)
 	struct region_pmem *pm;
 	u64 start_off = 0;
 	long mapped;
-	int err;
+	int err, id;
 
 	*step = REGION_PMEM_ALLOC;
 	pm = kzalloc(sizeof(*pm), GFP_KERNEL);
@@ -84,9 +85,16 @@ int region_pmem_open(const char *path, struct region_pmem **out, int *step)
 	}
 	pm->size = bdev_nr_bytes(file_bdev(pm->bdev_file));
 
+	/*
+	 * The mapping stays valid while the DAX device lives, which it does while we hold the block
+	 * device open exclusively (short of a forced driver unbind, which this version does not
+	 * survive: it registers no holder operations).
+	 */
 	*step = REGION_PMEM_MAP;
+	id = dax_read_lock();
 	mapped = dax_direct_access(pm->dax, PHYS_PFN(start_off), PHYS_PFN(pm->size), DAX_ACCESS,
 				   &pm->kaddr, &pm->pfn);
+	dax_read_unlock(id);
 	if (mapped < 0) {
 		err = mapped;
 		goto put;
@@ -135,4 +143,16 @@ void *region_pmem_kaddr(const struct region_pmem *pm)
 unsigned long region_pmem_pfn(const struct region_pmem *pm)
 {
 	return pm->pfn;
+}
+
+/* Starts writing back the cache lines of [addr, addr + len) to persistent memory (clwb). */
+void region_pm_writeback(void *addr, size_t len)
+{
+	arch_wb_cache_pmem(addr, len);
+}
+
+/* Orders every earlier write-back before every later store (sfence on x86). */
+void region_pm_fence(void)
+{
+	pmem_wmb();
 }

@@ -17,5 +17,7 @@ u64 region_pmem_size(const struct region_pmem *pm);
 long region_pmem_mapped_pages(const struct region_pmem *pm);
 void *region_pmem_kaddr(const struct region_pmem *pm);
 unsigned long region_pmem_pfn(const struct region_pmem *pm);
+void region_pm_writeback(void *addr, size_t len);
+void region_pm_fence(void);
 
 #endif /* REGION_GLUE_H */

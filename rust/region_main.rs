@@ -17,12 +17,16 @@ use kernel::{
 };
 
 mod control;
+mod errname;
+// Shared with the host crate `region-layout`, where its items are public API.
+#[allow(unreachable_pub)]
 #[path = "../region_fs/geometry.rs"]
 mod geometry;
 mod pmem;
 mod uapi;
 
 use control::{ControlFile, RegionDevice};
+use errname::ErrName;
 use geometry::{check_mapping, device_geometry, GeometryError};
 use pmem::{pmem_param, Pmem, PmemStep};
 
@@ -64,12 +68,12 @@ fn attach() -> Result<Arc<RegionDevice>> {
     };
     let pmem = Pmem::open(path).map_err(|(step, err)| {
         match step {
-            PmemStep::Open => pr_err!("cannot open {:?}: {:?}\n", path, err),
+            PmemStep::Open => pr_err!("cannot open {:?}: {}\n", path, ErrName(err)),
             PmemStep::Dax => pr_err!(
                 "{:?} does not support DAX: use a pmem device in fsdax mode\n",
                 path
             ),
-            PmemStep::Map => pr_err!("cannot map {:?} through DAX: {:?}\n", path, err),
+            PmemStep::Map => pr_err!("cannot map {:?} through DAX: {}\n", path, ErrName(err)),
             PmemStep::Alloc => pr_err!("out of memory attaching {:?}\n", path),
         }
         err
@@ -87,11 +91,21 @@ fn attach() -> Result<Arc<RegionDevice>> {
                 ENOSPC
             }
             GeometryError::TooLarge { size } => {
-                pr_err!("{:?} is too large: {} MiB, at most {} MiB\n", path, size / MIB, geometry::MAX_DEVICE_SIZE / MIB);
+                pr_err!(
+                    "{:?} is too large: {} MiB, at most {} MiB\n",
+                    path,
+                    size / MIB,
+                    geometry::MAX_DEVICE_SIZE / MIB
+                );
                 EFBIG
             }
             GeometryError::PartlyMapped { pages, mapped } => {
-                pr_err!("{:?}: DAX maps only {} of its {} pages contiguously\n", path, mapped, pages);
+                pr_err!(
+                    "{:?}: DAX maps only {} of its {} pages contiguously\n",
+                    path,
+                    mapped,
+                    pages
+                );
                 EIO
             }
         })?;

@@ -5,7 +5,8 @@
 
 use kernel::transmute::{AsBytes, FromBytes};
 
-#[allow(dead_code)] // The file is the whole ABI; the module uses what it implements so far.
+// The file is the whole ABI, public in the user-space crate; the module uses what it implements.
+#[allow(dead_code, unreachable_pub)]
 #[path = "../ioctl_uapi/region_uapi.rs"]
 mod region_uapi;
 

@@ -16,7 +16,10 @@ if [ "${1:-}" = clean ]; then
 	exit 0
 fi
 extra=()
-[ "${1:-}" = --clippy ] && extra=(CLIPPY=1)
+if [ "${1:-}" = --clippy ]; then
+	extra=(CLIPPY=1)
+	touch "$REPO/rust/region_main.rs" # make sure the crate is compiled (and so linted) again
+fi
 log "building region.ko ${extra[*]}"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

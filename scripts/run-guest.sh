@@ -147,9 +147,10 @@ build_initrd() {
 }
 
 # kernel_cmdline: panic=-1 with -no-reboot ends the run at once on a panic, and oops=panic turns an
-# Oops (after which the guest often hangs) into one; warnings let the run go on.
+# Oops (after which the guest often hangs) into one; warnings let the run go on. pty.legacy_count=0
+# saves 3 s of boot under TCG (256 legacy ptys, each registered under lockdep and kmemleak).
 kernel_cmdline() {
-	local cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on"
+	local cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on pty.legacy_count=0"
 	if [ -n "$MEMMAP" ]; then
 		local size mem
 		size=$(to_mib "$MEMMAP") mem=$(to_mib "$MEM")

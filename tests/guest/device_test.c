@@ -46,9 +46,9 @@ TEST(device_node_is_a_root_only_character_device)
 
 	ASSERT_EQ(0, stat(REGION_DEVICE_PATH, &st));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
-	EXPECT_EQ(0600, st.st_mode & 07777);
-	EXPECT_EQ(0, st.st_uid);
-	EXPECT_EQ(0, st.st_gid);
+	EXPECT_EQ(0600U, st.st_mode & 07777);
+	EXPECT_EQ(0U, st.st_uid);
+	EXPECT_EQ(0U, st.st_gid);
 }
 
 TEST(unprivileged_user_cannot_open_the_device)
@@ -87,10 +87,10 @@ TEST_F(control, info_reports_abi_version_and_device_size)
 
 	ASSERT_NE(NULL, want) TH_LOG("REGION_EXPECT_DEVICE_SIZE is not set");
 	ASSERT_EQ(0, ioctl(self->fd, REGION_IOC_DEVICE_INFO, &info)) TH_LOG("%s", strerror(errno));
-	EXPECT_EQ(REGION_ABI_VERSION, info.abi_version);
-	EXPECT_EQ(4096, info.page_size);
+	EXPECT_EQ((__u32)REGION_ABI_VERSION, info.abi_version);
+	EXPECT_EQ(4096U, info.page_size);
 	EXPECT_EQ(strtoull(want, NULL, 0), info.device_size);
-	EXPECT_EQ(0, info.device_size % info.page_size);
+	EXPECT_EQ(0U, info.device_size % info.page_size);
 }
 
 TEST_F(control, info_zeroes_reserved_fields)
@@ -101,9 +101,9 @@ TEST_F(control, info_zeroes_reserved_fields)
 	memset(&info, 0xa5, sizeof(info));
 	info.flags = 0;
 	ASSERT_EQ(0, ioctl(self->fd, REGION_IOC_DEVICE_INFO, &info));
-	EXPECT_EQ(0, info.reserved32);
+	EXPECT_EQ(0U, info.reserved32);
 	for (i = 0; i < sizeof(info.reserved) / sizeof(info.reserved[0]); i++)
-		EXPECT_EQ(0, info.reserved[i]);
+		EXPECT_EQ(0U, info.reserved[i]);
 }
 
 TEST_F(control, info_rejects_nonzero_flags)

@@ -15,31 +15,29 @@ KMEMLEAK=/sys/kernel/debug/kmemleak
 
 loaded() { grep -q '^region ' /proc/modules; }
 
-# expect_refused ERRNO_TEXT LOG_TEXT [PARAM...]: insmod with PARAMs must fail, insmod's message
-# must name ERRNO_TEXT, the kernel log must have a "region: LOG_TEXT" line, and nothing may stay.
+# expect_refused ERRNO LOG_TEXT [PARAMS]: loading with PARAMS must fail with ERRNO (its symbolic
+# name), the kernel log must have a "region: LOG_TEXT" line, and nothing may stay behind.
 expect_refused() {
-	local errtext=$1 logtext=$2 out
+	local errno=$1 logtext=$2 out
 	shift 2
 	dmesg -c >/dev/null
-	if out=$(insmod "$KO" "$@" 2>&1); then
-		echo "insmod $* succeeded"
+	out=$(/tests/bin/load_module "$KO" "$*")
+	if [ "$out" = ok ]; then
+		echo "loading with '$*' succeeded"
 		rmmod region
 		return 1
 	fi
-	case "$out" in
-	*"$errtext"*) ;;
-	*) echo "insmod said '$out', expected '$errtext'"; return 1 ;;
-	esac
+	[ "$out" = "errno $errno" ] || { echo "load said '$out', expected 'errno $errno'"; return 1; }
 	dmesg | grep -q "region: $logtext" || { echo "no kernel log line 'region: $logtext'; log:"; dmesg; return 1; }
 	! loaded || { echo "module stayed loaded"; return 1; }
 	[ ! -e /dev/region ] || { echo "/dev/region exists after a refused load"; return 1; }
 }
 
-refuses_without_pmem_parameter() { expect_refused "Invalid argument" "no device given"; }
-refuses_missing_device() { expect_refused "No such file or directory" 'cannot open "/dev/no-such-pmem"' pmem=/dev/no-such-pmem; }
-refuses_non_block_device() { expect_refused "Block device required" 'cannot open "/dev/null"' pmem=/dev/null; }
-refuses_device_without_dax() { expect_refused "Operation not supported" '"/dev/ram0" does not support DAX' pmem=/dev/ram0; }
-refuses_too_small_device() { expect_refused "No space left on device" "\"$SMALL\" is too small" pmem=$SMALL; }
+refuses_without_pmem_parameter() { expect_refused EINVAL "no device given"; }
+refuses_missing_device() { expect_refused ENOENT 'cannot open "/dev/no-such-pmem": ENOENT' pmem=/dev/no-such-pmem; }
+refuses_non_block_device() { expect_refused ENOTBLK 'cannot open "/dev/null": ENOTBLK' pmem=/dev/null; }
+refuses_device_without_dax() { expect_refused EOPNOTSUPP '"/dev/ram0" does not support DAX' pmem=/dev/ram0; }
+refuses_too_small_device() { expect_refused ENOSPC "\"$SMALL\" is too small" pmem=$SMALL; }
 
 loads_on_fsdax_pmem() {
 	dmesg -c >/dev/null
