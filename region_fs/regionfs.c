@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * regionfs.c - the per-region pseudo file system: one inode, and so one address_space and one
+ * rmap, per open region, shared by every file descriptor and every mapping of it in every
+ * process. The kernel crate has no abstraction for a pseudo file system, inode creation, or
+ * vm_operations with fault handlers, so this small C part provides them (as mm/secretmem.c does
+ * for its objects) and hands every decision to Rust through the region_rs_* callbacks.
+ *
+ * Mappings are VM_PFNMAP: faults insert the pmem page frames directly (no page cache, no page
+ * references). The first write to a page in an epoch faults (->fault with FAULT_FLAG_WRITE, or
+ * ->pfn_mkwrite on a read-only PTE), so Rust can save the page to the undo log first. PMSYNC zaps
+ * the PTEs of the dirty pages (region_unmap_pages): a write fault that raced with it then finds
+ * its PTE changed and is retried in the new epoch.
+ *
+ * Lock order: mmap_lock, then the region's lock (Rust), then i_mmap_rwsem, then the PTE lock.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+
+#include "regionfs.h"
+
+#define REGIONFS_MAGIC 0x52474e46 /* "RGNF" */
+
+static struct vfsmount *region_mnt;
+
+static int regionfs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, REGIONFS_MAGIC) ? 0 : -ENOMEM;
+}
+
+/* No .owner: the mount is ours and goes away at unload; files pin the module through fops. */
+static struct file_system_type regionfs_type = {
+	.name = "regionfs",
+	.init_fs_context = regionfs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/* Mounts the pseudo file system; called once at module load. */
+int region_fs_mount(void)
+{
+	region_mnt = kern_mount(&regionfs_type);
+	if (IS_ERR(region_mnt)) {
+		int err = PTR_ERR(region_mnt);
+
+		region_mnt = NULL;
+		return err;
+	}
+	return 0;
+}
+
+/* Unmounts it; called at unload, after every region inode was put. */
+void region_fs_unmount(void)
+{
+	if (region_mnt)
+		kern_unmount(region_mnt);
+	region_mnt = NULL;
+}
+
+/* A new inode for a region of @size bytes, or an ERR_PTR. */
+struct inode *region_inode_new(u64 size)
+{
+	struct inode *inode = alloc_anon_inode(region_mnt->mnt_sb);
+
+	if (IS_ERR(inode))
+		return inode;
+	inode->i_mode = S_IFREG | 0600;
+	i_size_write(inode, size);
+	return inode;
+}
+
+/* Records a new size; mappings beyond it fault with SIGBUS from then on. */
+void region_inode_set_size(struct inode *inode, u64 size)
+{
+	i_size_write(inode, size);
+}
+
+/* Drops the reference region_inode_new() returned. */
+void region_inode_put(struct inode *inode)
+{
+	iput(inode);
+}
+
+static int region_file_mmap(struct file *file, struct vm_area_struct *vma);
+static int region_file_release(struct inode *inode, struct file *file);
+static long region_file_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+static const struct file_operations region_fops = {
+	.owner = THIS_MODULE,
+	.mmap = region_file_mmap,
+	.release = region_file_release,
+	.unlocked_ioctl = region_file_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/*
+ * Opens a new file on @inode whose private data is @private, installs it as a close-on-exec
+ * file descriptor, and returns the descriptor or a negative errno. On success the file owns one
+ * reference each on the inode and the module; @private is released through region_rs_release()
+ * when the file is closed. On failure nothing is taken and @private is not released.
+ */
+int region_install_fd(struct inode *inode, void *private, bool writable)
+{
+	struct file *file;
+	int fd;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	ihold(inode);
+	file = alloc_file_pseudo(inode, region_mnt, "region",
+				 (writable ? O_RDWR : O_RDONLY) | O_LARGEFILE, &region_fops);
+	if (IS_ERR(file)) {
+		iput(inode);
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+	/* alloc_file_pseudo() takes no module reference, but fput() drops one. */
+	__module_get(THIS_MODULE);
+	file->private_data = private;
+	fd_install(fd, file);
+	return fd;
+}
+
+static vm_fault_t region_vm_fault(struct vm_fault *vmf)
+{
+	return region_rs_fault(vmf->vma->vm_private_data, vmf, vmf->pgoff,
+			       vmf->flags & FAULT_FLAG_WRITE);
+}
+
+static vm_fault_t region_vm_pfn_mkwrite(struct vm_fault *vmf)
+{
+	return region_rs_pfn_mkwrite(vmf->vma->vm_private_data, vmf->pgoff);
+}
+
+static const struct vm_operations_struct region_vm_ops = {
+	.fault = region_vm_fault,
+	.pfn_mkwrite = region_vm_pfn_mkwrite,
+};
+
+static int region_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	/* Private mappings would copy pages out of persistent memory: refused. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &region_vm_ops;
+	vma->vm_private_data = file->private_data;
+	return 0;
+}
+
+static int region_file_release(struct inode *inode, struct file *file)
+{
+	region_rs_release(file->private_data);
+	return 0;
+}
+
+static long region_file_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	return region_rs_ioctl(file->private_data, file, cmd, arg);
+}
+
+/*
+ * Maps page frame @pfn at the faulting address: writable when @writable (the page is saved for
+ * this epoch), read-only otherwise, so that the first write faults again.
+ */
+vm_fault_t region_vmf_insert(struct vm_fault *vmf, unsigned long pfn, bool writable)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	pgprot_t prot = writable ? vm_get_page_prot(vma->vm_flags) : vma->vm_page_prot;
+
+	return vmf_insert_pfn_prot(vma, vmf->address, pfn, prot);
+}
+
+/* Removes every mapping of pages [@first, @first + @count) of the region, in every process. */
+void region_unmap_pages(struct inode *inode, u64 first, u64 count)
+{
+	unmap_mapping_pages(inode->i_mapping, first, count, false);
+}
+
+/* Whether any mapping in any process covers a page of [@first, @first + @count). */
+bool region_pages_mapped(struct inode *inode, u64 first, u64 count)
+{
+	struct address_space *mapping = inode->i_mapping;
+	bool mapped;
+
+	if (!count)
+		return false;
+	i_mmap_lock_read(mapping);
+	mapped = vma_interval_tree_iter_first(&mapping->i_mmap, first, first + count - 1) != NULL;
+	i_mmap_unlock_read(mapping);
+	return mapped;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * regionfs.h - the interface of regionfs.c, mirrored by the extern "C" block in
+ * region_fs/region_file.rs, and the callbacks regionfs.c makes into Rust. Keep them in step.
+ */
+#ifndef REGION_REGIONFS_H
+#define REGION_REGIONFS_H
+
+#include <linux/fs.h>
+#include <linux/mm_types.h>
+#include <linux/types.h>
+
+/* Provided by regionfs.c. */
+int region_fs_mount(void);
+void region_fs_unmount(void);
+struct inode *region_inode_new(u64 size);
+void region_inode_set_size(struct inode *inode, u64 size);
+void region_inode_put(struct inode *inode);
+int region_install_fd(struct inode *inode, void *private, bool writable);
+vm_fault_t region_vmf_insert(struct vm_fault *vmf, unsigned long pfn, bool writable);
+void region_unmap_pages(struct inode *inode, u64 first, u64 count);
+bool region_pages_mapped(struct inode *inode, u64 first, u64 count);
+
+/* Provided by Rust (region_fs/region_file.rs). */
+vm_fault_t region_rs_fault(void *region, struct vm_fault *vmf, u64 pgoff, bool write);
+vm_fault_t region_rs_pfn_mkwrite(void *region, u64 pgoff);
+long region_rs_ioctl(void *region, struct file *file, unsigned int cmd, unsigned long arg);
+void region_rs_release(void *region);
+
+#endif /* REGION_REGIONFS_H */

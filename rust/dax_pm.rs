@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`Pm`] on the DAX mapping of the attached device: the layout code's stores, write-backs and
+//! fences become real ones here, and are counted.
+//!
+//! A [`DaxPm`] is a cheap handle (base address, length, counters) made for each operation.
+//! Several may exist at once: they never form Rust references to persistent memory, only raw
+//! pointer accesses, and the callers' locks keep concurrent operations on disjoint bytes.
+
+use crate::pm::{Pm, CACHE_LINE};
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use kernel::{ffi::c_void, prelude::*};
+
+extern "C" {
+    fn region_pm_writeback(addr: *mut c_void, len: usize);
+    fn region_pm_fence();
+}
+
+/// Write-backs and fences issued on the device since it was attached.
+#[derive(Default)]
+pub(crate) struct PmCounters {
+    /// Cache lines written back.
+    pub(crate) lines_written_back: AtomicU64,
+    /// Fences.
+    pub(crate) fences: AtomicU64,
+}
+
+/// The DAX mapping of the device as a [`Pm`].
+///
+/// # Invariants
+///
+/// `base` is the kernel address of a mapping of `len` bytes of persistent memory that stays
+/// mapped for the handle's lifetime `'a`.
+pub(crate) struct DaxPm<'a> {
+    base: *mut u8,
+    len: u64,
+    counters: &'a PmCounters,
+}
+
+impl<'a> DaxPm<'a> {
+    /// A handle on `len` bytes at `base`.
+    ///
+    /// # Safety
+    ///
+    /// `base` must be mapped for `len` bytes, readable and writable, for all of `'a`.
+    pub(crate) unsafe fn new(base: *mut u8, len: u64, counters: &'a PmCounters) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self {
+            base,
+            len,
+            counters,
+        }
+    }
+
+    /// The address of `[offset, offset + len)`, or `None` (and a log line) if that leaves the
+    /// device: a bug in the caller, which must not become a stray store.
+    fn at(&self, offset: u64, len: u64) -> Option<*mut u8> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => {
+                // SAFETY: `offset + len <= self.len`, so the result stays inside the mapping of
+                // `self.len` bytes at `self.base` (type invariant); `self.len` fits in `usize`.
+                Some(unsafe { self.base.add(offset as usize) })
+            }
+            _ => {
+                pr_err!(
+                    "persistent memory access out of bounds: {} + {} > {}\n",
+                    offset,
+                    len,
+                    self.len
+                );
+                None
+            }
+        }
+    }
+}
+
+impl Pm for DaxPm<'_> {
+    fn read(&self, offset: u64, buf: &mut [u8]) {
+        if let Some(src) = self.at(offset, buf.len() as u64) {
+            // SAFETY: `src` is valid for `buf.len()` bytes (checked by `at`), and `buf` is a
+            // distinct DRAM buffer.
+            unsafe { core::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len()) };
+        }
+    }
+
+    fn write(&mut self, offset: u64, bytes: &[u8]) {
+        if let Some(dst) = self.at(offset, bytes.len() as u64) {
+            // SAFETY: `dst` is valid for `bytes.len()` bytes (checked by `at`), and `bytes` is a
+            // distinct DRAM buffer.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
+        }
+    }
+
+    fn zero(&mut self, offset: u64, len: u64) {
+        if let Some(dst) = self.at(offset, len) {
+            // SAFETY: `dst` is valid for `len` bytes (checked by `at`).
+            unsafe { core::ptr::write_bytes(dst, 0, len as usize) };
+        }
+    }
+
+    fn copy(&mut self, dst: u64, src: u64, len: u64) {
+        if let (Some(d), Some(s)) = (self.at(dst, len), self.at(src, len)) {
+            // SAFETY: both ranges are inside the mapping (checked by `at`); `copy` allows overlap.
+            unsafe { core::ptr::copy(s, d, len as usize) };
+        }
+    }
+
+    fn store8(&mut self, offset: u64, value: u64) {
+        if offset % 8 != 0 {
+            pr_err!("unaligned commit store at {}\n", offset);
+            return;
+        }
+        if let Some(dst) = self.at(offset, 8) {
+            // SAFETY: `dst` is valid for 8 bytes (checked by `at`) and 8-byte aligned (the mapping
+            // is page aligned and `offset` is a multiple of 8), so this is one 8-byte store.
+            unsafe { core::ptr::write_volatile(dst.cast::<u64>(), value.to_le()) };
+        }
+    }
+
+    fn writeback(&mut self, offset: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        if let Some(addr) = self.at(offset, len) {
+            // SAFETY: the range is inside the mapping (checked by `at`); write-back only cleans
+            // cache lines and changes no memory contents.
+            unsafe { region_pm_writeback(addr.cast(), len as usize) };
+            let lines = (offset + len - 1) / CACHE_LINE - offset / CACHE_LINE + 1;
+            self.counters.lines_written_back.fetch_add(lines, Relaxed);
+        }
+    }
+
+    fn fence(&mut self) {
+        // SAFETY: a store fence has no memory-safety preconditions.
+        unsafe { region_pm_fence() };
+        self.counters.fences.fetch_add(1, Relaxed);
+    }
+}
