@@ -45,4 +45,146 @@ struct region_device_info {
 /* Reports the ABI version and the device's geometry. Errors: EFAULT, EINVAL (flags not 0). */
 #define REGION_IOC_DEVICE_INFO _IOWR(REGION_IOC_MAGIC, 0x00, struct region_device_info)
 
+/* Bytes of a name field: a name is 1-63 bytes without '/' or NUL, then NUL padding. */
+#define REGION_NAME_MAX 64
+
+/* Extents one region can have (see docs/FORMAT.md). */
+#define REGION_MAX_EXTENTS 12
+
+/* struct region_open_args.flags */
+#define REGION_OPEN_WRITE 0x1 /* open for reading and writing; default is read-only */
+
+/*
+ * struct region_create_args - REGION_IOC_CREATE: a new region, all zeros.
+ * @name:  in: the region's name.
+ * @size:  in: bytes, 1 or more; rounded up to whole pages.
+ * @mode:  in: permission bits, 0777 at most. The owner is the caller's fsuid and fsgid.
+ * @flags: in: 0.
+ */
+struct region_create_args {
+	char name[REGION_NAME_MAX];
+	__u64 size;
+	__u32 mode;
+	__u32 flags;
+	__u64 reserved[4];
+};
+
+/*
+ * struct region_open_args - REGION_IOC_OPEN: a file descriptor for a region; the ioctl returns
+ * it. Reading needs read permission, REGION_OPEN_WRITE also write permission, checked like file
+ * permissions against the region's owner, group and mode (CAP_DAC_OVERRIDE passes).
+ */
+struct region_open_args {
+	char name[REGION_NAME_MAX];
+	__u32 flags;
+	__u32 reserved32;
+	__u64 reserved[3];
+};
+
+/* struct region_name_args - REGION_IOC_DELETE: the region to delete (owner or CAP_SYS_ADMIN). */
+struct region_name_args {
+	char name[REGION_NAME_MAX];
+	__u64 reserved[2];
+};
+
+/*
+ * struct region_stat - one region: REGION_IOC_STAT (by @name, on /dev/region), REGION_IOC_FSTAT
+ * (on a region file descriptor), and the entries of REGION_IOC_LIST.
+ * @name:       in for REGION_IOC_STAT, out otherwise.
+ * @size:       bytes.
+ * @epoch:      the epoch the region's stores go to: the number of the next PMSYNC snapshot.
+ * @uid, @gid:  owner.
+ * @mode:       permission bits.
+ * @index:      region table entry.
+ * @nr_extents: extents of device pages the region lives in.
+ * @open_files: file descriptors open on it now.
+ */
+struct region_stat {
+	char name[REGION_NAME_MAX];
+	__u64 size;
+	__u64 epoch;
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+	__u32 index;
+	__u32 nr_extents;
+	__u32 open_files;
+	__u64 reserved[4];
+};
+
+/*
+ * struct region_list_args - REGION_IOC_LIST: every region, in table order.
+ * @entries:  in: user address of an array of @capacity struct region_stat.
+ * @capacity: in: elements of that array.
+ * @count:    out: regions that exist; min(@count, @capacity) entries were filled.
+ */
+struct region_list_args {
+	__u64 entries;
+	__u32 capacity;
+	__u32 count;
+	__u64 reserved[2];
+};
+
+/*
+ * struct region_resize_args - REGION_IOC_RESIZE (owner or CAP_SYS_ADMIN). Growing adds zeroed
+ * pages; shrinking fails with EBUSY while any mapping covers a page beyond the new size.
+ */
+struct region_resize_args {
+	char name[REGION_NAME_MAX];
+	__u64 size;
+	__u64 reserved[3];
+};
+
+/* A run of device pages. */
+struct region_extent {
+	__u64 start;
+	__u64 pages;
+};
+
+/*
+ * struct region_layout - REGION_IOC_LAYOUT: the on-PM layout of the device and, when @name is not
+ * empty, of that region. Positions are in device pages (see docs/FORMAT.md).
+ */
+struct region_layout {
+	char name[REGION_NAME_MAX];
+	__u64 device_pages;
+	__u64 table_start;
+	__u64 table_pages;
+	__u64 undo_header_start;
+	__u64 undo_header_pages;
+	__u64 undo_data_start;
+	__u64 data_start;
+	__u64 data_pages;
+	__u64 free_pages;
+	__u32 table_entries;
+	__u32 undo_slots;
+	__u32 regions;
+	__u32 nr_extents;
+	struct region_extent extents[REGION_MAX_EXTENTS];
+	__u64 reserved[4];
+};
+
+/* struct region_counters - REGION_IOC_COUNTERS: totals since the device was attached. */
+struct region_counters {
+	__u64 lines_written_back; /* cache lines written back to PM */
+	__u64 fences;             /* store fences */
+	__u64 regions_created;
+	__u64 regions_deleted;
+	__u64 faults;             /* page faults on region mappings */
+	__u64 reserved[11];
+};
+
+/* On /dev/region. Errors: see README, "The user ABI". */
+#define REGION_IOC_CREATE _IOW(REGION_IOC_MAGIC, 0x01, struct region_create_args)
+#define REGION_IOC_OPEN _IOW(REGION_IOC_MAGIC, 0x02, struct region_open_args)
+#define REGION_IOC_DELETE _IOW(REGION_IOC_MAGIC, 0x03, struct region_name_args)
+#define REGION_IOC_STAT _IOWR(REGION_IOC_MAGIC, 0x04, struct region_stat)
+#define REGION_IOC_LIST _IOWR(REGION_IOC_MAGIC, 0x05, struct region_list_args)
+#define REGION_IOC_RESIZE _IOW(REGION_IOC_MAGIC, 0x06, struct region_resize_args)
+#define REGION_IOC_LAYOUT _IOWR(REGION_IOC_MAGIC, 0x07, struct region_layout)
+#define REGION_IOC_COUNTERS _IOR(REGION_IOC_MAGIC, 0x08, struct region_counters)
+
+/* On a region file descriptor. */
+#define REGION_IOC_FSTAT _IOR(REGION_IOC_MAGIC, 0x10, struct region_stat)
+
 #endif /* _UAPI_LINUX_REGION_H */

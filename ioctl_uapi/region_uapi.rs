@@ -37,6 +37,192 @@ pub struct RegionDeviceInfo {
 /// Reports the ABI version and the device's geometry.
 pub const REGION_IOC_DEVICE_INFO: u32 = ioc::iowr::<RegionDeviceInfo>(REGION_IOC_MAGIC, 0x00);
 
+/// Bytes of a name field: 1-63 name bytes without `/` or NUL, then NUL padding.
+pub const REGION_NAME_MAX: usize = 64;
+
+/// Extents one region can have.
+pub const REGION_MAX_EXTENTS: usize = 12;
+
+/// `region_open_args.flags`: open for reading and writing.
+pub const REGION_OPEN_WRITE: u32 = 0x1;
+
+/// `struct region_create_args`: a new region, all zeros.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionCreateArgs {
+    /// In: the name.
+    pub name: [u8; REGION_NAME_MAX],
+    /// In: bytes, rounded up to pages.
+    pub size: u64,
+    /// In: permission bits.
+    pub mode: u32,
+    /// In: 0.
+    pub flags: u32,
+    /// Zero.
+    pub reserved: [u64; 4],
+}
+
+/// `struct region_open_args`: a file descriptor for a region.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionOpenArgs {
+    /// In: the name.
+    pub name: [u8; REGION_NAME_MAX],
+    /// In: `REGION_OPEN_WRITE` or 0.
+    pub flags: u32,
+    /// Zero.
+    pub reserved32: u32,
+    /// Zero.
+    pub reserved: [u64; 3],
+}
+
+/// `struct region_name_args`: the region to delete.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionNameArgs {
+    /// In: the name.
+    pub name: [u8; REGION_NAME_MAX],
+    /// Zero.
+    pub reserved: [u64; 2],
+}
+
+/// `struct region_stat`: one region.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionStat {
+    /// The name.
+    pub name: [u8; REGION_NAME_MAX],
+    /// Bytes.
+    pub size: u64,
+    /// The epoch stores go to.
+    pub epoch: u64,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Permission bits.
+    pub mode: u32,
+    /// Region table entry.
+    pub index: u32,
+    /// Extents in use.
+    pub nr_extents: u32,
+    /// File descriptors open on it.
+    pub open_files: u32,
+    /// Zero.
+    pub reserved: [u64; 4],
+}
+
+/// `struct region_list_args`: every region.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegionListArgs {
+    /// In: user address of an array of `RegionStat`.
+    pub entries: u64,
+    /// In: elements of that array.
+    pub capacity: u32,
+    /// Out: regions that exist.
+    pub count: u32,
+    /// Zero.
+    pub reserved: [u64; 2],
+}
+
+/// `struct region_resize_args`: a new size for a region.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionResizeArgs {
+    /// In: the name.
+    pub name: [u8; REGION_NAME_MAX],
+    /// In: bytes, rounded up to pages.
+    pub size: u64,
+    /// Zero.
+    pub reserved: [u64; 3],
+}
+
+/// `struct region_extent`: a run of device pages.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegionExtent {
+    /// First device page.
+    pub start: u64,
+    /// Pages.
+    pub pages: u64,
+}
+
+/// `struct region_layout`: the on-PM layout of the device and of one region.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionLayout {
+    /// In: a region's name, or empty for the device only.
+    pub name: [u8; REGION_NAME_MAX],
+    /// Out: pages of the device as formatted.
+    pub device_pages: u64,
+    /// Out: first page of the region table.
+    pub table_start: u64,
+    /// Out: pages of the region table.
+    pub table_pages: u64,
+    /// Out: first page of the undo headers.
+    pub undo_header_start: u64,
+    /// Out: pages of undo headers.
+    pub undo_header_pages: u64,
+    /// Out: first undo data page.
+    pub undo_data_start: u64,
+    /// Out: first page of the data area.
+    pub data_start: u64,
+    /// Out: pages of the data area.
+    pub data_pages: u64,
+    /// Out: free pages of the data area.
+    pub free_pages: u64,
+    /// Out: region table entries.
+    pub table_entries: u32,
+    /// Out: undo slots.
+    pub undo_slots: u32,
+    /// Out: regions that exist.
+    pub regions: u32,
+    /// Out: extents of the named region.
+    pub nr_extents: u32,
+    /// Out: the named region's extents.
+    pub extents: [RegionExtent; REGION_MAX_EXTENTS],
+    /// Zero.
+    pub reserved: [u64; 4],
+}
+
+/// `struct region_counters`: totals since attach.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegionCounters {
+    /// Cache lines written back to PM.
+    pub lines_written_back: u64,
+    /// Store fences.
+    pub fences: u64,
+    /// Regions created.
+    pub regions_created: u64,
+    /// Regions deleted.
+    pub regions_deleted: u64,
+    /// Page faults on region mappings.
+    pub faults: u64,
+    /// Zero.
+    pub reserved: [u64; 11],
+}
+
+/// Creates a region.
+pub const REGION_IOC_CREATE: u32 = ioc::iow::<RegionCreateArgs>(REGION_IOC_MAGIC, 0x01);
+/// Opens a region; returns a file descriptor.
+pub const REGION_IOC_OPEN: u32 = ioc::iow::<RegionOpenArgs>(REGION_IOC_MAGIC, 0x02);
+/// Deletes a region.
+pub const REGION_IOC_DELETE: u32 = ioc::iow::<RegionNameArgs>(REGION_IOC_MAGIC, 0x03);
+/// Describes a region by name.
+pub const REGION_IOC_STAT: u32 = ioc::iowr::<RegionStat>(REGION_IOC_MAGIC, 0x04);
+/// Lists every region.
+pub const REGION_IOC_LIST: u32 = ioc::iowr::<RegionListArgs>(REGION_IOC_MAGIC, 0x05);
+/// Resizes a region.
+pub const REGION_IOC_RESIZE: u32 = ioc::iow::<RegionResizeArgs>(REGION_IOC_MAGIC, 0x06);
+/// The on-PM layout of the device and of a region.
+pub const REGION_IOC_LAYOUT: u32 = ioc::iowr::<RegionLayout>(REGION_IOC_MAGIC, 0x07);
+/// The device's counters.
+pub const REGION_IOC_COUNTERS: u32 = ioc::ior::<RegionCounters>(REGION_IOC_MAGIC, 0x08);
+/// Describes the region a file descriptor is open on.
+pub const REGION_IOC_FSTAT: u32 = ioc::ior::<RegionStat>(REGION_IOC_MAGIC, 0x10);
+
 /// The ioctl number encoding of `<asm-generic/ioctl.h>` (x86, arm64, riscv: 2 direction bits,
 /// 14 size bits, 8 type bits, 8 number bits).
 pub mod ioc {

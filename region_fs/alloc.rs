@@ -88,7 +88,7 @@ impl<L: ExtentList> FreeSpace<L> {
         mut list: L,
     ) -> Result<Self, RebuildError> {
         let end = start + pages;
-        used.sort_unstable_by_key(|e| e.start);
+        sort_by_start(used);
         let mut cursor = start;
         let mut last: Option<Extent> = None;
         for &e in used.iter() {
@@ -277,6 +277,35 @@ impl<L: ExtentList> FreeSpace<L> {
     }
 }
 
+/// Sorts extents by start page: an in-place heap sort, O(n log n), with no panicking paths
+/// (`core`'s slice sorts carry some, which the kernel's objtool rejects).
+fn sort_by_start(v: &mut [Extent]) {
+    fn sift_down(v: &mut [Extent], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && v[child + 1].start > v[child].start {
+                child += 1;
+            }
+            if v[root].start >= v[child].start {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let n = v.len();
+    for root in (0..n / 2).rev() {
+        sift_down(v, root, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift_down(v, 0, end);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -307,6 +336,25 @@ mod tests {
 
     fn space(used: &mut [Extent]) -> FreeSpace<List> {
         FreeSpace::rebuild(100, 1000, used, List(Vec::new())).expect("rebuilds")
+    }
+
+    #[test]
+    fn heap_sort_sorts() {
+        let mut seed = 12345u64;
+        for n in 0..200u64 {
+            let mut v: Vec<Extent> = (0..n)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ext(seed >> 40, 1)
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_by_key(|e| e.start);
+            sort_by_start(&mut v);
+            assert_eq!(v, want, "n = {n}");
+        }
     }
 
     #[test]

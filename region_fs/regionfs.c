@@ -62,16 +62,17 @@ void region_fs_unmount(void)
 	region_mnt = NULL;
 }
 
-/* A new inode for a region of @size bytes, or an ERR_PTR. */
-struct inode *region_inode_new(u64 size)
+/* A new inode for a region of @size bytes in *@out; returns 0 or a negative errno. */
+int region_inode_new(u64 size, struct inode **out)
 {
 	struct inode *inode = alloc_anon_inode(region_mnt->mnt_sb);
 
 	if (IS_ERR(inode))
-		return inode;
+		return PTR_ERR(inode);
 	inode->i_mode = S_IFREG | 0600;
 	i_size_write(inode, size);
-	return inode;
+	*out = inode;
+	return 0;
 }
 
 /* Records a new size; mappings beyond it fault with SIGBUS from then on. */
@@ -146,8 +147,11 @@ static const struct vm_operations_struct region_vm_ops = {
 
 static int region_file_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	/* Private mappings would copy pages out of persistent memory: refused. */
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * Private mappings would copy pages out of persistent memory: refused. (A read-only shared
+	 * mapping of a read-only file keeps only VM_MAYSHARE, so that is the bit to test.)
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &region_vm_ops;
@@ -184,16 +188,11 @@ void region_unmap_pages(struct inode *inode, u64 first, u64 count)
 	unmap_mapping_pages(inode->i_mapping, first, count, false);
 }
 
-/* Whether any mapping in any process covers a page of [@first, @first + @count). */
-bool region_pages_mapped(struct inode *inode, u64 first, u64 count)
+/*
+ * Whether any process maps the region at all. (The VMA interval tree that would tell which
+ * pages are mapped is not available to modules.)
+ */
+bool region_is_mapped(struct inode *inode)
 {
-	struct address_space *mapping = inode->i_mapping;
-	bool mapped;
-
-	if (!count)
-		return false;
-	i_mmap_lock_read(mapping);
-	mapped = vma_interval_tree_iter_first(&mapping->i_mmap, first, first + count - 1) != NULL;
-	i_mmap_unlock_read(mapping);
-	return mapped;
+	return mapping_mapped(inode->i_mapping);
 }

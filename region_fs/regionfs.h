@@ -13,13 +13,13 @@
 /* Provided by regionfs.c. */
 int region_fs_mount(void);
 void region_fs_unmount(void);
-struct inode *region_inode_new(u64 size);
+int region_inode_new(u64 size, struct inode **out);
 void region_inode_set_size(struct inode *inode, u64 size);
 void region_inode_put(struct inode *inode);
 int region_install_fd(struct inode *inode, void *private, bool writable);
 vm_fault_t region_vmf_insert(struct vm_fault *vmf, unsigned long pfn, bool writable);
 void region_unmap_pages(struct inode *inode, u64 first, u64 count);
-bool region_pages_mapped(struct inode *inode, u64 first, u64 count);
+bool region_is_mapped(struct inode *inode);
 
 /* Provided by Rust (region_fs/region_file.rs). */
 vm_fault_t region_rs_fault(void *region, struct vm_fault *vmf, u64 pgoff, bool write);

@@ -91,6 +91,8 @@ pub struct Region {
 }
 
 /// What one table entry holds.
+// Decoded on the stack and consumed at once; `core` code has no allocator to box the region in.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryState {
     /// No region; the epoch to start the next region in this entry from.
@@ -111,17 +113,17 @@ pub enum EntryState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryError {
     /// The shape word's check bits do not match the entry.
-    BadShapeCheck,
+    ShapeCheck,
     /// The epoch word's check bits do not match.
-    BadEpochCheck,
+    EpochCheck,
     /// The shape word has bits set that no version defines, or an impossible extent count.
-    BadShape,
+    Shape,
     /// The name is empty, too long, not NUL-padded, or holds `/`.
-    BadName,
+    Name,
     /// The mode has bits beyond `0o777`, or reserved fields are not zero.
-    BadField,
+    Field,
     /// The extents do not add up to the size, or one is empty.
-    BadExtents,
+    Extents,
 }
 
 /// Why a name cannot name a region.
@@ -266,7 +268,7 @@ pub fn decode_entry(index: u32, entry: &[u8; ENTRY_SIZE]) -> Result<EntryState, 
     let epoch = epoch_raw & LOW48;
     // A never-used entry is all zeros, epoch word included.
     if epoch_raw != 0 && epoch_word(index, epoch) != epoch_raw {
-        return Err(EntryError::BadEpochCheck);
+        return Err(EntryError::EpochCheck);
     }
     let shape = get64(entry, SHAPE_OFFSET);
     if shape == 0 {
@@ -276,11 +278,11 @@ pub fn decode_entry(index: u32, entry: &[u8; ENTRY_SIZE]) -> Result<EntryState, 
     let known =
         SHAPE_LIVE | SHAPE_SELECT_B | 0xf << SHAPE_NR_SHIFT | SIZE_PAGES_MAX << SHAPE_SIZE_SHIFT;
     if bits & !known != 0 || bits & SHAPE_LIVE == 0 {
-        return Err(EntryError::BadShape);
+        return Err(EntryError::Shape);
     }
     let nr_extents = ((bits >> SHAPE_NR_SHIFT) & 0xf) as usize;
     if nr_extents == 0 || nr_extents > EXTENTS {
-        return Err(EntryError::BadShape);
+        return Err(EntryError::Shape);
     }
     let array = usize::from(bits & SHAPE_SELECT_B != 0);
     let mut region = Region {
@@ -305,40 +307,40 @@ pub fn decode_entry(index: u32, entry: &[u8; ENTRY_SIZE]) -> Result<EntryState, 
         };
     }
     if shape_check(index, &region, bits) != (shape >> CHECK_SHIFT) as u16 {
-        return Err(EntryError::BadShapeCheck);
+        return Err(EntryError::ShapeCheck);
     }
     region.name_len = region
         .name
         .iter()
         .position(|&b| b == 0)
-        .ok_or(EntryError::BadName)?;
+        .ok_or(EntryError::Name)?;
     if check_name(region.name()).is_err() || region.name[region.name_len..].iter().any(|&b| b != 0)
     {
-        return Err(EntryError::BadName);
+        return Err(EntryError::Name);
     }
     if region.mode & !0o777 != 0
         || get32(entry, OFF_FLAGS) != 0
         || entry[OFF_RESERVED..SHAPE_OFFSET].iter().any(|&b| b != 0)
     {
-        return Err(EntryError::BadField);
+        return Err(EntryError::Field);
     }
     let mut total: u64 = 0;
     for e in region.extents() {
         if e.pages == 0 {
-            return Err(EntryError::BadExtents);
+            return Err(EntryError::Extents);
         }
-        total = total.checked_add(e.pages).ok_or(EntryError::BadExtents)?;
-        e.start.checked_add(e.pages).ok_or(EntryError::BadExtents)?;
+        total = total.checked_add(e.pages).ok_or(EntryError::Extents)?;
+        e.start.checked_add(e.pages).ok_or(EntryError::Extents)?;
     }
     if total != region.size_pages {
-        return Err(EntryError::BadExtents);
+        return Err(EntryError::Extents);
     }
     // The active array's unused slots are zero, as write_extents leaves them.
     if entry[base + nr_extents * 16..base + EXTENTS * 16]
         .iter()
         .any(|&b| b != 0)
     {
-        return Err(EntryError::BadExtents);
+        return Err(EntryError::Extents);
     }
     Ok(EntryState::Live { region, epoch })
 }
@@ -499,6 +501,6 @@ mod tests {
         let mut r = sample();
         r.size_pages = 7;
         let e = live_entry(0, &r, 1);
-        assert_eq!(decode_entry(0, &e), Err(EntryError::BadExtents));
+        assert_eq!(decode_entry(0, &e), Err(EntryError::Extents));
     }
 }

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `/dev/region`, the control device: the ioctls that act on the device as a whole.
+//! `/dev/region`, the control device: the ioctls that act on the device and on regions by name.
+//! This file only moves structures across the user boundary and checks their reserved fields;
+//! the operations are `RegionDevice`'s (`region_fs/device.rs`).
 //!
-//! Every open file holds a reference to the attached [`RegionDevice`], so the device stays
-//! attached while any file is open (the module cannot be unloaded then either: the file
-//! operations pin it).
+//! Every open file holds a reference to the attached device, so the device stays attached while
+//! any file is open (the module cannot be unloaded then either: the file operations pin it).
 
 use crate::{
-    geometry::{Geometry, PAGE_SIZE},
-    pmem::Pmem,
-    uapi::{RegionDeviceInfo, REGION_ABI_VERSION, REGION_IOC_DEVICE_INFO},
+    device::{parse_name, RegionDevice},
+    geometry::PAGE_SIZE,
+    uapi::*,
     RegionModule,
 };
 use kernel::{
@@ -18,17 +19,9 @@ use kernel::{
     miscdevice::{MiscDevice, MiscDeviceRegistration},
     prelude::*,
     sync::Arc,
+    transmute::{AsBytes, FromBytes},
     uaccess::{UserPtr, UserSlice},
 };
-
-/// The persistent memory device the module manages, shared by all open files.
-pub(crate) struct RegionDevice {
-    /// The mapped device.
-    #[allow(dead_code)] // Read by the layout code of the next stage.
-    pub(crate) pmem: Pmem,
-    /// The span of it in use.
-    pub(crate) geometry: Geometry,
-}
 
 /// One open file of `/dev/region`.
 pub(crate) struct ControlFile {
@@ -51,29 +44,131 @@ impl MiscDevice for ControlFile {
     }
 
     fn ioctl(me: &ControlFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let arg = UserPtr::from_addr(arg);
+        let dev = &me.device;
         match cmd {
-            REGION_IOC_DEVICE_INFO => me.device_info(UserPtr::from_addr(arg)),
+            REGION_IOC_DEVICE_INFO => {
+                let mut info: RegionDeviceInfo = read_in(arg)?;
+                if info.flags != 0 {
+                    return Err(EINVAL);
+                }
+                info = RegionDeviceInfo {
+                    abi_version: REGION_ABI_VERSION,
+                    device_size: dev.size(),
+                    page_size: PAGE_SIZE as u32,
+                    ..RegionDeviceInfo::default()
+                };
+                write_out(arg, &info)
+            }
+            REGION_IOC_CREATE => {
+                let a: RegionCreateArgs = read_in(arg)?;
+                zero_reserved(a.flags == 0 && a.reserved == [0; 4])?;
+                dev.create(parse_name(&a.name)?, a.size, a.mode)?;
+                Ok(0)
+            }
+            REGION_IOC_OPEN => {
+                let a: RegionOpenArgs = read_in(arg)?;
+                zero_reserved(
+                    a.flags & !REGION_OPEN_WRITE == 0 && a.reserved32 == 0 && a.reserved == [0; 3],
+                )?;
+                let fd = dev
+                    .as_arc_borrow()
+                    .open(parse_name(&a.name)?, a.flags & REGION_OPEN_WRITE != 0)?;
+                Ok(fd as isize)
+            }
+            REGION_IOC_DELETE => {
+                let a: RegionNameArgs = read_in(arg)?;
+                zero_reserved(a.reserved == [0; 2])?;
+                dev.delete(parse_name(&a.name)?)?;
+                Ok(0)
+            }
+            REGION_IOC_STAT => {
+                let a: RegionStat = read_in(arg)?;
+                let stat = dev.stat(parse_name(&a.name)?)?;
+                write_out(arg, &stat)
+            }
+            REGION_IOC_LIST => {
+                let mut a: RegionListArgs = read_in(arg)?;
+                zero_reserved(a.reserved == [0; 2])?;
+                let all = dev.list()?;
+                let n = all.len().min(a.capacity as usize);
+                let size = core::mem::size_of::<RegionStat>();
+                let mut w =
+                    UserSlice::new(UserPtr::from_addr(a.entries as usize), n * size).writer();
+                for stat in &all[..n] {
+                    w.write(stat)?;
+                }
+                a.count = all.len() as u32;
+                write_out(arg, &a)
+            }
+            REGION_IOC_RESIZE => {
+                let a: RegionResizeArgs = read_in(arg)?;
+                zero_reserved(a.reserved == [0; 3])?;
+                dev.resize(parse_name(&a.name)?, a.size)?;
+                Ok(0)
+            }
+            REGION_IOC_LAYOUT => {
+                let mut l: RegionLayout = read_in(arg)?;
+                let name = if l.name[0] == 0 {
+                    &[][..]
+                } else {
+                    parse_name(&l.name)?
+                };
+                let mut out = RegionLayout {
+                    name: l.name,
+                    ..zeroed_layout()
+                };
+                dev.layout(name, &mut out)?;
+                l = out;
+                write_out(arg, &l)
+            }
+            REGION_IOC_COUNTERS => write_out(arg, &dev.counters()),
             _ => Err(ENOTTY),
         }
     }
 }
 
-impl ControlFile {
-    /// `REGION_IOC_DEVICE_INFO`: the ABI version and the device's geometry.
-    fn device_info(&self, arg: UserPtr) -> Result<isize> {
-        let (mut reader, mut writer) =
-            UserSlice::new(arg, core::mem::size_of::<RegionDeviceInfo>()).reader_writer();
-        let request: RegionDeviceInfo = reader.read()?;
-        if request.flags != 0 {
-            return Err(EINVAL);
-        }
-        let info = RegionDeviceInfo {
-            abi_version: REGION_ABI_VERSION,
-            device_size: self.device.geometry.size,
-            page_size: PAGE_SIZE as u32,
-            ..RegionDeviceInfo::default()
-        };
-        writer.write(&info)?;
-        Ok(0)
+/// Reads the ioctl's structure from user memory.
+fn read_in<T: FromBytes>(arg: UserPtr) -> Result<T> {
+    UserSlice::new(arg, core::mem::size_of::<T>())
+        .reader()
+        .read()
+}
+
+/// Writes the ioctl's structure back to user memory.
+fn write_out<T: AsBytes>(arg: UserPtr, value: &T) -> Result<isize> {
+    UserSlice::new(arg, core::mem::size_of::<T>())
+        .writer()
+        .write(value)?;
+    Ok(0)
+}
+
+/// `EINVAL` unless every input flag and reserved field the caller set is zero.
+fn zero_reserved(ok: bool) -> Result {
+    if ok {
+        Ok(())
+    } else {
+        Err(EINVAL)
+    }
+}
+
+fn zeroed_layout() -> RegionLayout {
+    RegionLayout {
+        name: [0; REGION_NAME_MAX],
+        device_pages: 0,
+        table_start: 0,
+        table_pages: 0,
+        undo_header_start: 0,
+        undo_header_pages: 0,
+        undo_data_start: 0,
+        data_start: 0,
+        data_pages: 0,
+        free_pages: 0,
+        table_entries: 0,
+        undo_slots: 0,
+        regions: 0,
+        nr_extents: 0,
+        extents: [RegionExtent::default(); REGION_MAX_EXTENTS],
+        reserved: [0; 4],
     }
 }

@@ -29,6 +29,7 @@ impl fmt::Display for ErrName {
             27 => "EFBIG",
             28 => "ENOSPC",
             30 => "EROFS",
+            61 => "ENODATA",
             95 => "EOPNOTSUPP",
             117 => "EUCLEAN",
             _ => return write!(f, "errno {errno}"),

@@ -13,6 +13,8 @@
  * and every message; this file only performs the steps and says which one failed.
  */
 #include <linux/blkdev.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/dax.h>
 #include <linux/err.h>
 #include <linux/fs.h>
@@ -155,4 +157,43 @@ void region_pm_writeback(void *addr, size_t len)
 void region_pm_fence(void)
 {
 	pmem_wmb();
+}
+
+/* The caller's filesystem uid, as a number in the initial user namespace. */
+u32 region_current_uid(void)
+{
+	return from_kuid_munged(&init_user_ns, current_fsuid());
+}
+
+/* The caller's filesystem gid, as a number in the initial user namespace. */
+u32 region_current_gid(void)
+{
+	return from_kgid_munged(&init_user_ns, current_fsgid());
+}
+
+/*
+ * Whether the caller may access a region owned by @uid:@gid with permission bits @mode as @want
+ * (MAY_READ, MAY_WRITE or both), checked as for files: the owner's bits if the caller owns it,
+ * else the group's if the caller is in the group, else the others'; CAP_DAC_OVERRIDE passes.
+ * Returns 0 or -EACCES.
+ */
+int region_may_access(u32 uid, u32 gid, u32 mode, int want)
+{
+	u32 granted;
+
+	if (uid_eq(current_fsuid(), make_kuid(&init_user_ns, uid)))
+		granted = mode >> 6;
+	else if (in_group_p(make_kgid(&init_user_ns, gid)))
+		granted = mode >> 3;
+	else
+		granted = mode;
+	if ((granted & want & (MAY_READ | MAY_WRITE)) == (want & (MAY_READ | MAY_WRITE)))
+		return 0;
+	return capable(CAP_DAC_OVERRIDE) ? 0 : -EACCES;
+}
+
+/* Whether the caller has CAP_SYS_ADMIN. */
+bool region_capable_admin(void)
+{
+	return capable(CAP_SYS_ADMIN);
 }

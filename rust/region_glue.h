@@ -19,5 +19,9 @@ void *region_pmem_kaddr(const struct region_pmem *pm);
 unsigned long region_pmem_pfn(const struct region_pmem *pm);
 void region_pm_writeback(void *addr, size_t len);
 void region_pm_fence(void);
+u32 region_current_uid(void);
+u32 region_current_gid(void);
+int region_may_access(u32 uid, u32 gid, u32 mode, int want);
+bool region_capable_admin(void);
 
 #endif /* REGION_GLUE_H */

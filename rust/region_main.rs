@@ -4,11 +4,13 @@
 //! durable atomically by PMSYNC.
 //!
 //! This is the crate root. It declares the modules, owns module init and exit, and does little
-//! else: at load it attaches the device named by the `pmem` parameter (see [`attach`]) and
-//! registers `/dev/region`; at unload the registration goes first, then the device.
+//! else: at load it mounts the region pseudo file system, attaches the device named by the `pmem`
+//! parameter (see [`attach`]) and registers `/dev/region`; at unload the registration goes first,
+//! then the device, then the mount.
 //!
-//! Folders: `rust/` (this root and the kernel glue), `region_fs/` (layout, `core`-only and shared
-//! with the host crates), `ioctl_uapi/` (the user ABI).
+//! Folders: `rust/` (this root and the kernel glue), `region_fs/` (the on-PM layout, `core`-only
+//! and shared with the host crates, and the region manager and pseudo file system), `ioctl_uapi/`
+//! (the user ABI).
 
 use kernel::{
     miscdevice::{MiscDeviceOptions, MiscDeviceRegistration},
@@ -16,16 +18,49 @@ use kernel::{
     sync::Arc,
 };
 
+mod caller;
 mod control;
+mod dax_pm;
 mod errname;
-// Shared with the host crate `region-layout`, where its items are public API.
-#[allow(unreachable_pub)]
-#[path = "../region_fs/geometry.rs"]
-mod geometry;
 mod pmem;
 mod uapi;
 
-use control::{ControlFile, RegionDevice};
+// The region manager and its pseudo file system: kernel-only.
+#[path = "../region_fs/device.rs"]
+mod device;
+#[path = "../region_fs/region_file.rs"]
+mod region_file;
+
+// The on-PM layout: `core`-only, shared with the host crate `region-layout`, where these items
+// are public API.
+// Some items serve the host tests, or PMSYNC (next), only.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../region_fs/alloc.rs"]
+mod alloc;
+#[allow(unreachable_pub)]
+#[path = "../region_fs/checksum.rs"]
+mod checksum;
+#[allow(unreachable_pub)]
+#[path = "../region_fs/geometry.rs"]
+mod geometry;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../region_fs/ops.rs"]
+mod ops;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../region_fs/pm.rs"]
+mod pm;
+#[allow(unreachable_pub)]
+#[path = "../region_fs/superblock.rs"]
+mod superblock;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../region_fs/table.rs"]
+mod table;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../region_fs/undo.rs"]
+mod undo;
+
+use control::ControlFile;
+use device::{Format, RegionDevice};
 use errname::ErrName;
 use geometry::{check_mapping, device_geometry, GeometryError};
 use pmem::{pmem_param, Pmem, PmemStep};
@@ -36,6 +71,12 @@ module! {
     authors: ["The Region System developers"],
     description: "Named persistent memory regions shared by processes, with atomic PMSYNC",
     license: "GPL",
+    params: {
+        format: bool {
+            default: false,
+            description: "format the device at load, destroying what it holds",
+        },
+    },
 }
 
 /// The loaded module.
@@ -47,14 +88,48 @@ pub(crate) struct RegionModule {
     control: MiscDeviceRegistration<ControlFile>,
     /// The attached device.
     device: Arc<RegionDevice>,
+    /// The region pseudo file system, unmounted after the device (and every region inode) is
+    /// gone.
+    _mount: RegionFsMount,
 }
 
 impl kernel::InPlaceModule for RegionModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            _mount: RegionFsMount::new()?,
             device: attach()?,
             control <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"region" }),
         })
+    }
+}
+
+extern "C" {
+    fn region_fs_mount() -> i32;
+    fn region_fs_unmount();
+}
+
+/// The mount of the region pseudo file system; unmounted on drop.
+struct RegionFsMount;
+
+impl RegionFsMount {
+    fn new() -> Result<Self> {
+        // SAFETY: called once, at init, before any region inode exists.
+        let ret = unsafe { region_fs_mount() };
+        if ret != 0 {
+            pr_err!(
+                "cannot mount the region pseudo file system: {}\n",
+                ErrName(Error::from_errno(ret))
+            );
+            return Err(Error::from_errno(ret));
+        }
+        Ok(Self)
+    }
+}
+
+impl Drop for RegionFsMount {
+    fn drop(&mut self) {
+        // SAFETY: dropped after the device, when no region inode is left.
+        unsafe { region_fs_unmount() };
     }
 }
 
@@ -115,5 +190,10 @@ fn attach() -> Result<Arc<RegionDevice>> {
         geometry.size / MIB,
         geometry.pages
     );
-    Ok(Arc::new(RegionDevice { pmem, geometry }, GFP_KERNEL)?)
+    let format = if *module_parameters::format.value_ref() {
+        Format::Now
+    } else {
+        Format::Never
+    };
+    RegionDevice::attach(path, pmem, geometry, format)
 }

@@ -12,12 +12,28 @@ mod region_uapi;
 
 pub(crate) use region_uapi::*;
 
-// No padding: the fields' sizes add up to the structure's size.
-const _: () = assert!(core::mem::size_of::<RegionDeviceInfo>() == 4 + 4 + 8 + 4 + 4 + 5 * 8);
+// Every ABI structure is `repr(C)` with only integer fields (and arrays of them) and no padding:
+// its fields' sizes add up to its size (checked here), so every byte is initialized and every bit
+// pattern is a valid value.
+macro_rules! user_struct {
+    ($($t:ty = $size:expr;)*) => {$(
+        const _: () = assert!(core::mem::size_of::<$t>() == $size);
+        // SAFETY: see above: integer fields only.
+        unsafe impl FromBytes for $t {}
+        // SAFETY: see above: integer fields only, no padding.
+        unsafe impl AsBytes for $t {}
+    )*};
+}
 
-// SAFETY: `RegionDeviceInfo` is `repr(C)` with only integer fields, so every bit pattern is a
-// valid value.
-unsafe impl FromBytes for RegionDeviceInfo {}
-// SAFETY: `RegionDeviceInfo` is `repr(C)` with only integer fields and no padding (checked above),
-// so all of its bytes are initialized.
-unsafe impl AsBytes for RegionDeviceInfo {}
+user_struct! {
+    RegionDeviceInfo = 4 + 4 + 8 + 4 + 4 + 5 * 8;
+    RegionCreateArgs = 64 + 8 + 4 + 4 + 4 * 8;
+    RegionOpenArgs = 64 + 4 + 4 + 3 * 8;
+    RegionNameArgs = 64 + 2 * 8;
+    RegionStat = 64 + 8 + 8 + 6 * 4 + 4 * 8;
+    RegionListArgs = 8 + 4 + 4 + 2 * 8;
+    RegionResizeArgs = 64 + 8 + 3 * 8;
+    RegionExtent = 16;
+    RegionLayout = 64 + 9 * 8 + 4 * 4 + 12 * 16 + 4 * 8;
+    RegionCounters = 16 * 8;
+}

@@ -15,4 +15,6 @@ for src in "$REPO"/tests/guest/*.c; do
 	log "compiling guest test $name"
 	static_c "$out/bin/$name" "$src" -I "$kdir/tools/testing/selftests" || die "compiling $src failed"
 done
+log "compiling rtool"
+static_c "$out/bin/rtool" "$REPO/user/examples/rtool.c" || die "compiling rtool failed"
 echo "$out"

@@ -213,9 +213,10 @@ kernel_problems() {
 	tr -d '\r' <"$1" | grep -aE "$TIMESTAMP_RE.*($alternatives)" || true
 }
 
-# guest_exit_code LOGFILE: the code from the last REGION-GUEST-EXIT marker, or nothing.
+# guest_exit_code LOGFILE: the code from the last REGION-GUEST-EXIT marker, or nothing. The marker
+# may follow other output on its line (a kernel message can interleave).
 guest_exit_code() {
-	tr -d '\r' <"$1" | sed -n 's/^REGION-GUEST-EXIT: \([0-9][0-9]*\)$/\1/p' | tail -1
+	tr -d '\r' <"$1" | sed -n 's/.*REGION-GUEST-EXIT: \([0-9][0-9]*\)$/\1/p' | tail -1
 }
 
 # judge: report on the run and exit with the code the header describes.

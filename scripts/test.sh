@@ -66,31 +66,16 @@ lint() {
 	if bash scripts/lint.sh rustfmt >&2; then result PASS "lint: rustfmt"; else result FAIL "lint: rustfmt"; fi
 }
 
-# guest CMD...: one guest boot on a throwaway image; returns the runner's exit status.
+# guest [--fresh] OPTIONS -- CMD: one guest boot on the run's pmem image (zeroed first with
+# --fresh); returns the runner's exit status.
 guest() {
-	bash scripts/run-guest.sh --quiet --fresh --image "$work/pmem.img" --timeout 300 "$@"
+	bash scripts/run-guest.sh --quiet --image "$work/pmem.img" --timeout 300 "$@"
 }
 
-runner_checks() {
-	log "== guest runner checks"
-	local rc=0
-	guest --log "$work/runner-warning.log" -- 'echo "WARNING: region runner self-check" >/dev/kmsg' || rc=$?
-	if [ $rc -eq 125 ]; then result PASS "runner: a kernel WARNING fails the run (exit 125)"; else
-		result FAIL "runner: a kernel WARNING fails the run (exit 125, got $rc)"
-	fi
-	rc=0
-	guest --log "$work/runner-exit.log" -- 'exit 3' || rc=$?
-	if [ $rc -eq 3 ]; then result PASS "runner: the guest command's exit status is passed on"; else
-		result FAIL "runner: the guest command's exit status is passed on (exit 3, got $rc)"
-	fi
-}
-
-guest_suite() {
-	log "== guest suite (TCG; about a minute)"
-	local rc=0 log=$work/guest-suite.log
-	guest --memmap 8M --log "$log" \
-		--add "$REPO/region.ko:/region/region.ko" --add "$REPO/build/guest-tests:/tests" \
-		-- 'sh /tests/run-all.sh' || rc=$?
+# count_guest_results LOG RC: counts the TAP results in a guest console log, and the run itself
+# if it failed without a failing result to show for it.
+count_guest_results() {
+	local log=$1 rc=$2
 	bash scripts/tap-summary.sh "$log" >"$work/guest.results"
 	{ grep -v '^counts ' "$work/guest.results" || true; } | while read -r status rest; do echo "$status guest:$rest"; done >"$work/guest.lines"
 	while read -r status name; do result "$status" "$name"; done <"$work/guest.lines"
@@ -101,6 +86,34 @@ guest_suite() {
 	125) result FAIL "guest: the kernel reported a problem (log: $log)" ;;
 	*) grep -q '^FAIL' "$work/guest.lines" || result FAIL "guest: run failed with status $rc (log: $log)" ;;
 	esac
+}
+
+runner_checks() {
+	log "== guest runner checks"
+	local rc=0
+	guest --fresh --log "$work/runner-warning.log" -- 'echo "WARNING: region runner self-check" >/dev/kmsg' || rc=$?
+	if [ $rc -eq 125 ]; then result PASS "runner: a kernel WARNING fails the run (exit 125)"; else
+		result FAIL "runner: a kernel WARNING fails the run (exit 125, got $rc)"
+	fi
+	rc=0
+	guest --fresh --log "$work/runner-exit.log" -- 'exit 3' || rc=$?
+	if [ $rc -eq 3 ]; then result PASS "runner: the guest command's exit status is passed on"; else
+		result FAIL "runner: the guest command's exit status is passed on (exit 3, got $rc)"
+	fi
+}
+
+guest_suite() {
+	log "== guest suite (TCG; about two minutes)"
+	local rc=0 log=$work/guest-suite.log
+	local add=(--add "$REPO/region.ko:/region/region.ko" --add "$REPO/build/guest-tests:/tests")
+	guest --fresh --memmap 8M --log "$log" "${add[@]}" -- 'sh /tests/run-all.sh' || rc=$?
+	count_guest_results "$log" $rc
+	# A second boot on the same image: what the first one left must still be there.
+	log "== guest reboot on the same pmem image"
+	rc=0
+	log=$work/guest-reboot.log
+	guest --log "$log" "${add[@]}" -- 'sh /tests/run-after-reboot.sh' || rc=$?
+	count_guest_results "$log" $rc
 }
 
 host_tests

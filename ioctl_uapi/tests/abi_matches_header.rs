@@ -43,12 +43,256 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "offsetof region_device_info.reserved",
         offset_of!(RegionDeviceInfo, reserved) as u64,
     );
-    put("const REGION_IOC_MAGIC", REGION_IOC_MAGIC.into());
-    put("const REGION_ABI_VERSION", REGION_ABI_VERSION.into());
+    put(
+        "sizeof region_create_args",
+        size_of::<RegionCreateArgs>() as u64,
+    );
+    put(
+        "offsetof region_create_args.name",
+        offset_of!(RegionCreateArgs, name) as u64,
+    );
+    put(
+        "offsetof region_create_args.size",
+        offset_of!(RegionCreateArgs, size) as u64,
+    );
+    put(
+        "offsetof region_create_args.mode",
+        offset_of!(RegionCreateArgs, mode) as u64,
+    );
+    put(
+        "offsetof region_create_args.flags",
+        offset_of!(RegionCreateArgs, flags) as u64,
+    );
+    put(
+        "offsetof region_create_args.reserved",
+        offset_of!(RegionCreateArgs, reserved) as u64,
+    );
+    put(
+        "sizeof region_open_args",
+        size_of::<RegionOpenArgs>() as u64,
+    );
+    put(
+        "offsetof region_open_args.name",
+        offset_of!(RegionOpenArgs, name) as u64,
+    );
+    put(
+        "offsetof region_open_args.flags",
+        offset_of!(RegionOpenArgs, flags) as u64,
+    );
+    put(
+        "offsetof region_open_args.reserved32",
+        offset_of!(RegionOpenArgs, reserved32) as u64,
+    );
+    put(
+        "offsetof region_open_args.reserved",
+        offset_of!(RegionOpenArgs, reserved) as u64,
+    );
+    put(
+        "sizeof region_name_args",
+        size_of::<RegionNameArgs>() as u64,
+    );
+    put(
+        "offsetof region_name_args.name",
+        offset_of!(RegionNameArgs, name) as u64,
+    );
+    put(
+        "offsetof region_name_args.reserved",
+        offset_of!(RegionNameArgs, reserved) as u64,
+    );
+    put("sizeof region_stat", size_of::<RegionStat>() as u64);
+    put(
+        "offsetof region_stat.name",
+        offset_of!(RegionStat, name) as u64,
+    );
+    put(
+        "offsetof region_stat.size",
+        offset_of!(RegionStat, size) as u64,
+    );
+    put(
+        "offsetof region_stat.epoch",
+        offset_of!(RegionStat, epoch) as u64,
+    );
+    put(
+        "offsetof region_stat.uid",
+        offset_of!(RegionStat, uid) as u64,
+    );
+    put(
+        "offsetof region_stat.gid",
+        offset_of!(RegionStat, gid) as u64,
+    );
+    put(
+        "offsetof region_stat.mode",
+        offset_of!(RegionStat, mode) as u64,
+    );
+    put(
+        "offsetof region_stat.index",
+        offset_of!(RegionStat, index) as u64,
+    );
+    put(
+        "offsetof region_stat.nr_extents",
+        offset_of!(RegionStat, nr_extents) as u64,
+    );
+    put(
+        "offsetof region_stat.open_files",
+        offset_of!(RegionStat, open_files) as u64,
+    );
+    put(
+        "offsetof region_stat.reserved",
+        offset_of!(RegionStat, reserved) as u64,
+    );
+    put(
+        "sizeof region_list_args",
+        size_of::<RegionListArgs>() as u64,
+    );
+    put(
+        "offsetof region_list_args.entries",
+        offset_of!(RegionListArgs, entries) as u64,
+    );
+    put(
+        "offsetof region_list_args.capacity",
+        offset_of!(RegionListArgs, capacity) as u64,
+    );
+    put(
+        "offsetof region_list_args.count",
+        offset_of!(RegionListArgs, count) as u64,
+    );
+    put(
+        "offsetof region_list_args.reserved",
+        offset_of!(RegionListArgs, reserved) as u64,
+    );
+    put(
+        "sizeof region_resize_args",
+        size_of::<RegionResizeArgs>() as u64,
+    );
+    put(
+        "offsetof region_resize_args.name",
+        offset_of!(RegionResizeArgs, name) as u64,
+    );
+    put(
+        "offsetof region_resize_args.size",
+        offset_of!(RegionResizeArgs, size) as u64,
+    );
+    put(
+        "offsetof region_resize_args.reserved",
+        offset_of!(RegionResizeArgs, reserved) as u64,
+    );
+    put("sizeof region_extent", size_of::<RegionExtent>() as u64);
+    put(
+        "offsetof region_extent.start",
+        offset_of!(RegionExtent, start) as u64,
+    );
+    put(
+        "offsetof region_extent.pages",
+        offset_of!(RegionExtent, pages) as u64,
+    );
+    put("sizeof region_layout", size_of::<RegionLayout>() as u64);
+    put(
+        "offsetof region_layout.name",
+        offset_of!(RegionLayout, name) as u64,
+    );
+    put(
+        "offsetof region_layout.device_pages",
+        offset_of!(RegionLayout, device_pages) as u64,
+    );
+    put(
+        "offsetof region_layout.table_start",
+        offset_of!(RegionLayout, table_start) as u64,
+    );
+    put(
+        "offsetof region_layout.table_pages",
+        offset_of!(RegionLayout, table_pages) as u64,
+    );
+    put(
+        "offsetof region_layout.undo_header_start",
+        offset_of!(RegionLayout, undo_header_start) as u64,
+    );
+    put(
+        "offsetof region_layout.undo_header_pages",
+        offset_of!(RegionLayout, undo_header_pages) as u64,
+    );
+    put(
+        "offsetof region_layout.undo_data_start",
+        offset_of!(RegionLayout, undo_data_start) as u64,
+    );
+    put(
+        "offsetof region_layout.data_start",
+        offset_of!(RegionLayout, data_start) as u64,
+    );
+    put(
+        "offsetof region_layout.data_pages",
+        offset_of!(RegionLayout, data_pages) as u64,
+    );
+    put(
+        "offsetof region_layout.free_pages",
+        offset_of!(RegionLayout, free_pages) as u64,
+    );
+    put(
+        "offsetof region_layout.table_entries",
+        offset_of!(RegionLayout, table_entries) as u64,
+    );
+    put(
+        "offsetof region_layout.undo_slots",
+        offset_of!(RegionLayout, undo_slots) as u64,
+    );
+    put(
+        "offsetof region_layout.regions",
+        offset_of!(RegionLayout, regions) as u64,
+    );
+    put(
+        "offsetof region_layout.nr_extents",
+        offset_of!(RegionLayout, nr_extents) as u64,
+    );
+    put(
+        "offsetof region_layout.extents",
+        offset_of!(RegionLayout, extents) as u64,
+    );
+    put(
+        "offsetof region_layout.reserved",
+        offset_of!(RegionLayout, reserved) as u64,
+    );
+    put("sizeof region_counters", size_of::<RegionCounters>() as u64);
+    put(
+        "offsetof region_counters.lines_written_back",
+        offset_of!(RegionCounters, lines_written_back) as u64,
+    );
+    put(
+        "offsetof region_counters.fences",
+        offset_of!(RegionCounters, fences) as u64,
+    );
+    put(
+        "offsetof region_counters.regions_created",
+        offset_of!(RegionCounters, regions_created) as u64,
+    );
+    put(
+        "offsetof region_counters.regions_deleted",
+        offset_of!(RegionCounters, regions_deleted) as u64,
+    );
+    put(
+        "offsetof region_counters.faults",
+        offset_of!(RegionCounters, faults) as u64,
+    );
+    put(
+        "offsetof region_counters.reserved",
+        offset_of!(RegionCounters, reserved) as u64,
+    );
+    put("const REGION_IOC_MAGIC", REGION_IOC_MAGIC as u64);
+    put("const REGION_ABI_VERSION", REGION_ABI_VERSION as u64);
+    put("const REGION_NAME_MAX", REGION_NAME_MAX as u64);
+    put("const REGION_MAX_EXTENTS", REGION_MAX_EXTENTS as u64);
+    put("const REGION_OPEN_WRITE", REGION_OPEN_WRITE as u64);
     put(
         "const REGION_IOC_DEVICE_INFO",
-        REGION_IOC_DEVICE_INFO.into(),
+        REGION_IOC_DEVICE_INFO as u64,
     );
+    put("const REGION_IOC_CREATE", REGION_IOC_CREATE as u64);
+    put("const REGION_IOC_OPEN", REGION_IOC_OPEN as u64);
+    put("const REGION_IOC_DELETE", REGION_IOC_DELETE as u64);
+    put("const REGION_IOC_STAT", REGION_IOC_STAT as u64);
+    put("const REGION_IOC_LIST", REGION_IOC_LIST as u64);
+    put("const REGION_IOC_RESIZE", REGION_IOC_RESIZE as u64);
+    put("const REGION_IOC_LAYOUT", REGION_IOC_LAYOUT as u64);
+    put("const REGION_IOC_COUNTERS", REGION_IOC_COUNTERS as u64);
+    put("const REGION_IOC_FSTAT", REGION_IOC_FSTAT as u64);
     m
 }
 

@@ -32,6 +32,7 @@ static const char *errno_name(int err)
 	case ENOSPC: return "ENOSPC";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case EUCLEAN: return "EUCLEAN";
+	case ENODATA: return "ENODATA";
 	default: return "other";
 	}
 }

@@ -4,7 +4,8 @@
 # device and creates /dev/region; rmmod removes it; 50 load/unload rounds leak nothing
 # (kmemleak).
 #
-# Expects the module unloaded on entry and leaves it unloaded. Devices: /dev/pmem-nvdimm (fsdax,
+# Expects the module unloaded and the device never formatted on entry; leaves it unloaded and
+# formatted. Devices: /dev/pmem-nvdimm (fsdax,
 # >= 16 MiB), /dev/pmem-legacy (a small memmap= pmem device), /dev/ram0 (no DAX).
 . /tests/tap.sh
 
@@ -39,9 +40,12 @@ refuses_non_block_device() { expect_refused ENOTBLK 'cannot open "/dev/null": EN
 refuses_device_without_dax() { expect_refused EOPNOTSUPP '"/dev/ram0" does not support DAX' pmem=/dev/ram0; }
 refuses_too_small_device() { expect_refused ENOSPC "\"$SMALL\" is too small" pmem=$SMALL; }
 
-loads_on_fsdax_pmem() {
+refuses_unformatted_device() { expect_refused ENODATA "\"$PMEM\" is not formatted: load with format=1" pmem=$PMEM; }
+
+loads_on_fsdax_pmem_with_format() {
 	dmesg -c >/dev/null
-	insmod "$KO" pmem=$PMEM || return 1
+	insmod "$KO" pmem=$PMEM format=1 || return 1
+	dmesg | grep -q "region: formatted \"$PMEM\"" || { echo "no 'formatted' line; log:"; dmesg; return 1; }
 	loaded || { echo "not in /proc/modules"; return 1; }
 	[ -c /dev/region ] || { echo "/dev/region is not a character device"; ls -l /dev/region; return 1; }
 	dmesg | grep -q "region: attached \"$PMEM\"" || { echo "no 'attached' line; log:"; dmesg; return 1; }
@@ -78,13 +82,14 @@ load_unload_50_rounds_leaks_nothing() {
 	fi
 }
 
-tap_plan 8
+tap_plan 9
 tap_test refuses_without_pmem_parameter refuses_without_pmem_parameter
 tap_test refuses_missing_device refuses_missing_device
 tap_test refuses_non_block_device refuses_non_block_device
 tap_test refuses_device_without_dax refuses_device_without_dax
 tap_test refuses_too_small_device refuses_too_small_device
-tap_test loads_on_fsdax_pmem loads_on_fsdax_pmem
+tap_test refuses_unformatted_device refuses_unformatted_device
+tap_test loads_on_fsdax_pmem_with_format loads_on_fsdax_pmem_with_format
 tap_test unload_removes_device unload_removes_device
 tap_test load_unload_50_rounds_leaks_nothing load_unload_50_rounds_leaks_nothing
 tap_done

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Open regions: the inode every file and mapping of a region shares, the page fault handler
+//! that maps the region's persistent memory pages, and the ioctls on a region file descriptor.
+//!
+//! An [`OpenRegion`] exists while any file is open on its region; each file owns one reference
+//! (`Arc`), handed to `regionfs.c` as the file's private data and given back by
+//! [`region_rs_release`]. Every mapping holds its file, so the `OpenRegion` outlives them all.
+//!
+//! Lock order: the device's table lock, then `OpenRegion::view`. The fault handler takes only
+//! `view` (with the mmap lock held, as every fault handler runs).
+
+use crate::{
+    device::RegionDevice,
+    table::Region,
+    uapi::{RegionStat, REGION_IOC_FSTAT},
+};
+use core::sync::atomic::Ordering::Relaxed;
+use kernel::{
+    bindings,
+    ffi::{c_long, c_uint, c_ulong, c_void},
+    new_mutex,
+    prelude::*,
+    sync::{Arc, Mutex},
+    uaccess::{UserPtr, UserSlice},
+};
+
+/// `vm_fault_t`.
+type VmFault = c_uint;
+const VM_FAULT_SIGBUS: VmFault = bindings::vm_fault_reason_VM_FAULT_SIGBUS as VmFault;
+
+// The interface of regionfs.h.
+extern "C" {
+    fn region_inode_new(size: u64, out: *mut *mut c_void) -> i32;
+    fn region_inode_set_size(inode: *mut c_void, size: u64);
+    fn region_inode_put(inode: *mut c_void);
+    fn region_install_fd(inode: *mut c_void, private: *mut c_void, writable: bool) -> i32;
+    fn region_vmf_insert(vmf: *mut c_void, pfn: c_ulong, writable: bool) -> VmFault;
+    fn region_unmap_pages(inode: *mut c_void, first: u64, count: u64);
+    fn region_is_mapped(inode: *mut c_void) -> bool;
+}
+
+/// What faults need of the region: its extents and size. Changed only by resize.
+struct View {
+    region: Region,
+}
+
+/// A region with at least one open file.
+///
+/// # Invariants
+///
+/// `inode` is a regionfs inode this object holds one reference on, from `new` until drop.
+#[pin_data(PinnedDrop)]
+pub(crate) struct OpenRegion {
+    device: Arc<RegionDevice>,
+    index: u32,
+    inode: *mut c_void,
+    #[pin]
+    view: Mutex<View>,
+}
+
+// SAFETY: `inode` is only passed to regionfs.c functions, which may be called from any thread.
+unsafe impl Send for OpenRegion {}
+// SAFETY: as for `Send`; all other state is behind `view`'s lock or immutable.
+unsafe impl Sync for OpenRegion {}
+
+impl OpenRegion {
+    /// Opens table entry `index`, holding `region`: a new inode of its size.
+    pub(crate) fn new(device: Arc<RegionDevice>, index: u32, region: &Region) -> Result<Arc<Self>> {
+        let size = region.size_pages * crate::geometry::PAGE_SIZE;
+        let mut inode: *mut c_void = core::ptr::null_mut();
+        // SAFETY: regionfs is mounted while the device is attached; `inode` is valid for a write.
+        let ret = unsafe { region_inode_new(size, &mut inode) };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        let region = *region;
+        // INVARIANT: `inode` is a new reference, released in drop.
+        let made = Arc::pin_init(
+            try_pin_init!(Self {
+                device,
+                index,
+                inode,
+                view <- new_mutex!(View { region }),
+            }),
+            GFP_KERNEL,
+        );
+        if made.is_err() {
+            // SAFETY: the initializer failed before `Self` took the reference; drop it here.
+            unsafe { region_inode_put(inode) };
+        }
+        made
+    }
+
+    /// Installs a new file descriptor on this region, owning one reference to it.
+    pub(crate) fn install_fd(self: &Arc<Self>, write: bool) -> Result<i32> {
+        let raw = Arc::into_raw(self.clone());
+        // SAFETY: `self.inode` is live (type invariant); `raw` is an owned reference that the file
+        // keeps as private data and gives back through `region_rs_release`.
+        let fd = unsafe { region_install_fd(self.inode, raw.cast_mut().cast(), write) };
+        if fd < 0 {
+            // SAFETY: on failure the glue did not keep `raw`; take the reference back.
+            drop(unsafe { Arc::from_raw(raw) });
+            return Err(Error::from_errno(fd));
+        }
+        Ok(fd)
+    }
+
+    /// Whether any process maps the region.
+    pub(crate) fn is_mapped(&self) -> bool {
+        // SAFETY: `self.inode` is live (type invariant).
+        unsafe { region_is_mapped(self.inode) }
+    }
+
+    /// Takes the region's new extents after a resize from `old_pages` pages: faults see the new
+    /// size from now on, and any mapping of a page beyond it (one that raced with the resize) is
+    /// removed before its pages can be reused.
+    pub(crate) fn set_region(&self, region: &Region, old_pages: u64) {
+        let new_pages = region.size_pages;
+        {
+            let mut view = self.view.lock();
+            view.region = *region;
+        }
+        // SAFETY: `self.inode` is live (type invariant).
+        unsafe { region_inode_set_size(self.inode, new_pages * crate::geometry::PAGE_SIZE) };
+        if new_pages < old_pages {
+            // SAFETY: `self.inode` is live (type invariant).
+            unsafe { region_unmap_pages(self.inode, new_pages, old_pages - new_pages) };
+        }
+    }
+
+    fn fault(&self, vmf: *mut c_void, pgoff: u64, write: bool) -> VmFault {
+        self.device.op_counters.faults.fetch_add(1, Relaxed);
+        let view = self.view.lock();
+        let Some(page) = view.region.device_page(pgoff) else {
+            return VM_FAULT_SIGBUS;
+        };
+        // SAFETY: `vmf` is the fault being handled (from `region_rs_fault`), and the pfn is a page
+        // of this region, inside the device.
+        unsafe { region_vmf_insert(vmf, self.device.pfn(page), write) }
+    }
+
+    fn pfn_mkwrite(&self, pgoff: u64) -> VmFault {
+        let view = self.view.lock();
+        if pgoff >= view.region.size_pages {
+            return VM_FAULT_SIGBUS;
+        }
+        0
+    }
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            REGION_IOC_FSTAT => {
+                let stat: RegionStat = self.device.stat_index(self.index)?;
+                UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<RegionStat>())
+                    .writer()
+                    .write(&stat)?;
+                Ok(0)
+            }
+            _ => Err(ENOTTY),
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for OpenRegion {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: the reference taken in `new` (type invariant), released once, here.
+        unsafe { region_inode_put(self.inode) };
+    }
+}
+
+/// Borrows the `OpenRegion` a regionfs file or mapping carries as private data.
+///
+/// # Safety
+///
+/// `private` must be the private data of a live regionfs file (or of a mapping of one).
+unsafe fn borrow<'a>(private: *mut c_void) -> &'a OpenRegion {
+    // SAFETY: the private data is a reference owned by the file, which the caller guarantees is
+    // live, so the `OpenRegion` is too.
+    unsafe { &*private.cast::<OpenRegion>() }
+}
+
+/// `->fault` of a region mapping.
+#[no_mangle]
+extern "C" fn region_rs_fault(
+    private: *mut c_void,
+    vmf: *mut c_void,
+    pgoff: u64,
+    write: bool,
+) -> VmFault {
+    // SAFETY: regionfs.c passes the mapping's private data, the file's, and the mapping holds
+    // the file.
+    unsafe { borrow(private) }.fault(vmf, pgoff, write)
+}
+
+/// `->pfn_mkwrite` of a region mapping.
+#[no_mangle]
+extern "C" fn region_rs_pfn_mkwrite(private: *mut c_void, pgoff: u64) -> VmFault {
+    // SAFETY: as for `region_rs_fault`.
+    unsafe { borrow(private) }.pfn_mkwrite(pgoff)
+}
+
+/// `->unlocked_ioctl` of a region file.
+#[no_mangle]
+extern "C" fn region_rs_ioctl(
+    private: *mut c_void,
+    _file: *mut c_void,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    // SAFETY: regionfs.c passes the private data of the file the ioctl is made on.
+    match unsafe { borrow(private) }.ioctl(cmd, arg) {
+        Ok(v) => v as c_long,
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// `->release` of a region file: gives back the file's reference.
+#[no_mangle]
+extern "C" fn region_rs_release(private: *mut c_void) {
+    // SAFETY: the private data is the reference `install_fd` handed to this file; the file is
+    // being released, so this is its last use.
+    let region = unsafe { Arc::from_raw(private.cast::<OpenRegion>().cast_const()) };
+    region.device.file_closed(region.index);
+    drop(region);
+}

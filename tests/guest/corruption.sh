@@ -1,0 +1,71 @@
+#!/bin/sh
+# corruption.sh - a device whose metadata does not check out is refused at load, with a clear
+# kernel log line and the right errno, and left exactly as it was. One bit is flipped in each
+# field of the superblock and of a live region table entry (docs/FORMAT.md gives the offsets),
+# one field at a time; after each refusal the bit is flipped back and the device must load again.
+#
+# Expects the module unloaded, and the device formatted with a region in table entry 0.
+. /tests/tap.sh
+
+KO=/region/region.ko
+PMEM=/dev/pmem-nvdimm
+ENTRY=4096 # table entry 0 starts at device page 1
+
+# The first pages: superblock, region table, undo headers (plenty for 256 MiB).
+meta_sum() {
+	echo 3 >/proc/sys/vm/drop_caches
+	dd if=$PMEM bs=4096 count=64 2>/dev/null | md5sum | cut -d' ' -f1
+}
+
+# refused FIELD OFFSET ERRNO LOG: flip bit 0 at OFFSET, expect the load to fail with ERRNO and
+# a kernel log line containing LOG, the device unchanged, then flip it back and load again.
+refused() {
+	local offset=$2 errno=$3 logtext=$4 before after out
+	/tests/bin/flipbit $PMEM "$offset" 0 || return 1
+	before=$(meta_sum)
+	dmesg -c >/dev/null
+	out=$(/tests/bin/load_module $KO pmem=$PMEM)
+	after=$(meta_sum)
+	/tests/bin/flipbit $PMEM "$offset" 0 || return 1
+	if [ "$out" = ok ]; then
+		echo "loaded despite the flipped bit"
+		rmmod region
+		return 1
+	fi
+	[ "$out" = "errno $errno" ] || { echo "load said '$out', expected 'errno $errno'"; return 1; }
+	dmesg | grep -q "region: .*$logtext" || { echo "no log line with '$logtext':"; dmesg | grep region; return 1; }
+	[ "$before" = "$after" ] || { echo "the refused load changed the device"; return 1; }
+}
+
+loads_again() {
+	/tests/bin/load_module $KO pmem=$PMEM >/dev/null && rmmod region
+}
+
+sb_magic() { refused magic 0 EINVAL "no REGIONPM magic"; }
+sb_version() { refused version 8 EUCLEAN "superblock checksum mismatch"; }
+sb_flags() { refused flags 12 EUCLEAN "superblock checksum mismatch"; }
+sb_uuid() { refused uuid 16 EUCLEAN "superblock checksum mismatch"; }
+sb_device_pages() { refused device_pages 32 EUCLEAN "superblock checksum mismatch"; }
+sb_table_entries() { refused table_entries 40 EUCLEAN "superblock checksum mismatch"; }
+sb_undo_slots() { refused undo_slots 44 EUCLEAN "superblock checksum mismatch"; }
+sb_reserved() { refused reserved 60 EUCLEAN "superblock checksum mismatch"; }
+sb_checksum() { refused checksum 124 EUCLEAN "superblock checksum mismatch"; }
+entry_name() { refused name $((ENTRY + 0)) EUCLEAN "entry 0: shape check bits mismatch"; }
+entry_uid() { refused uid $((ENTRY + 64)) EUCLEAN "entry 0: shape check bits mismatch"; }
+entry_gid() { refused gid $((ENTRY + 68)) EUCLEAN "entry 0: shape check bits mismatch"; }
+entry_mode() { refused mode $((ENTRY + 72)) EUCLEAN "entry 0: shape check bits mismatch"; }
+entry_flags() { refused flags $((ENTRY + 76)) EUCLEAN "entry 0: bad mode or reserved field"; }
+entry_extent_start() { refused extent.start $((ENTRY + 80)) EUCLEAN "entry 0: shape check bits mismatch"; }
+entry_extent_pages() { refused extent.pages $((ENTRY + 88)) EUCLEAN "entry 0: shape check bits mismatch"; }
+entry_reserved() { refused reserved $((ENTRY + 464)) EUCLEAN "entry 0: bad mode or reserved field"; }
+entry_shape() { refused shape $((ENTRY + 496)) EUCLEAN "entry 0:"; }
+entry_epoch() { refused epoch $((ENTRY + 504)) EUCLEAN "entry 0: epoch check bits mismatch"; }
+
+tap_plan 20
+for t in sb_magic sb_version sb_flags sb_uuid sb_device_pages sb_table_entries sb_undo_slots \
+	sb_reserved sb_checksum entry_name entry_uid entry_gid entry_mode entry_flags \
+	entry_extent_start entry_extent_pages entry_reserved entry_shape entry_epoch; do
+	tap_test "corrupt_$t" "$t"
+done
+tap_test device_loads_again_once_repaired loads_again
+tap_done

@@ -1,0 +1,41 @@
+#!/bin/sh
+# persistence.sh - regions and their contents survive unloading and reloading the module, and
+# (with a second boot, see scripts/test.sh) rebooting the guest on the same pmem image.
+#
+#   persistence.sh write   create "keep" (1 MiB, filled with 0x42) and "keep2" (mode 644)
+#   persistence.sh reload  rmmod + insmod, then check
+#   persistence.sh check   check only (after a reboot)
+# Expects the module loaded on entry; leaves it loaded.
+. /tests/tap.sh
+
+KO=/region/region.ko
+PMEM=/dev/pmem-nvdimm
+RT=/tests/bin/rtool
+
+check_contents() { $RT check keep 0x42; }
+check_metadata() {
+	local line
+	line=$($RT ls | grep '^keep2 ') || { echo "keep2 is missing:"; $RT ls; return 1; }
+	echo "$line" | grep -q ' 8192 *644 ' || { echo "keep2 changed: $line"; return 1; }
+}
+reload() { rmmod region && insmod $KO pmem=$PMEM; }
+write() { $RT create keep 1048576 && $RT fill keep 0x42 && $RT create keep2 5000 644; }
+
+case $1 in
+write)
+	tap_plan 1
+	tap_test create_and_fill write
+	;;
+reload)
+	tap_plan 3
+	tap_test reload_module reload
+	tap_test contents_survive_reload check_contents
+	tap_test metadata_survives_reload check_metadata
+	;;
+check)
+	tap_plan 2
+	tap_test contents_survive_reboot check_contents
+	tap_test metadata_survives_reboot check_metadata
+	;;
+esac
+tap_done

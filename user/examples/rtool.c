@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rtool - a small C client of /dev/region, for trying regions out and for the guest tests
+ * (regionctl, in Rust, is the full command-line tool).
+ *
+ *   rtool create NAME SIZE [MODE]   create a region of SIZE bytes (mode octal, default 600)
+ *   rtool rm NAME                   delete it
+ *   rtool ls                        list regions: name, size, mode, owner, epoch
+ *   rtool fill NAME BYTE            map it and set every byte to BYTE (0-255)
+ *   rtool check NAME BYTE           map it read-only; exit 1 unless every byte is BYTE
+ *   rtool share NAME PROCS          PROCS processes map it; each writes its slot and waits to see
+ *                                   every other's (prints what each saw)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "region.h"
+
+static int dev;
+
+static void fail(const char *what, const char *name)
+{
+	fprintf(stderr, "rtool: region '%s': %s: %s\n", name, what, strerror(errno));
+	exit(1);
+}
+
+static struct region_stat stat_of(const char *name)
+{
+	struct region_stat st = { 0 };
+
+	strncpy(st.name, name, sizeof(st.name) - 1);
+	if (ioctl(dev, REGION_IOC_STAT, &st))
+		fail("stat", name);
+	return st;
+}
+
+static void *map_region(const char *name, int writable, size_t *len)
+{
+	struct region_open_args a = { .flags = writable ? REGION_OPEN_WRITE : 0 };
+	void *p;
+	int fd;
+
+	strncpy(a.name, name, sizeof(a.name) - 1);
+	*len = stat_of(name).size;
+	fd = ioctl(dev, REGION_IOC_OPEN, &a);
+	if (fd < 0)
+		fail("open", name);
+	p = mmap(NULL, *len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		fail("mmap", name);
+	close(fd);
+	return p;
+}
+
+static int share(const char *name, int procs)
+{
+	int i, status, failed = 0;
+
+	for (i = 0; i < procs; i++) {
+		if (fork() == 0) {
+			size_t len;
+			volatile uint64_t *s = map_region(name, 1, &len);
+			time_t end = time(NULL) + 30;
+			int j, seen;
+
+			s[i] = 0x1000 + i;
+			do {
+				for (seen = 0, j = 0; j < procs; j++)
+					seen += s[j] == (uint64_t)(0x1000 + j);
+			} while (seen < procs && time(NULL) < end);
+			printf("process %d (pid %d) wrote slot %d and sees:", i, getpid(), i);
+			for (j = 0; j < procs; j++)
+				printf(" %#llx", (unsigned long long)s[j]);
+			printf("\n");
+			_exit(seen == procs ? 0 : 1);
+		}
+	}
+	for (i = 0; i < procs; i++) {
+		wait(&status);
+		failed += !WIFEXITED(status) || WEXITSTATUS(status);
+	}
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	dev = open(REGION_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		fprintf(stderr, "rtool: %s: %s\n", REGION_DEVICE_PATH, strerror(errno));
+		return 1;
+	}
+	if (!strcmp(cmd, "create") && (argc == 4 || argc == 5)) {
+		struct region_create_args a = { .size = strtoull(argv[3], NULL, 0) };
+
+		a.mode = argc == 5 ? strtoul(argv[4], NULL, 8) : 0600;
+		strncpy(a.name, argv[2], sizeof(a.name) - 1);
+		if (ioctl(dev, REGION_IOC_CREATE, &a))
+			fail("create", argv[2]);
+		return 0;
+	}
+	if (!strcmp(cmd, "rm") && argc == 3) {
+		struct region_name_args a = { 0 };
+
+		strncpy(a.name, argv[2], sizeof(a.name) - 1);
+		if (ioctl(dev, REGION_IOC_DELETE, &a))
+			fail("delete", argv[2]);
+		return 0;
+	}
+	if (!strcmp(cmd, "ls") && argc == 2) {
+		struct region_stat st[256];
+		struct region_list_args l = { .entries = (uintptr_t)st, .capacity = 256 };
+		__u32 i;
+
+		if (ioctl(dev, REGION_IOC_LIST, &l))
+			fail("list", "*");
+		printf("%-20s %12s %5s %6s %6s %6s\n", "NAME", "SIZE", "MODE", "UID", "GID", "EPOCH");
+		for (i = 0; i < l.count && i < 256; i++)
+			printf("%-20s %12llu %5o %6u %6u %6llu\n", st[i].name, (unsigned long long)st[i].size,
+			       st[i].mode, st[i].uid, st[i].gid, (unsigned long long)st[i].epoch);
+		return 0;
+	}
+	if ((!strcmp(cmd, "fill") || !strcmp(cmd, "check")) && argc == 4) {
+		int writing = !strcmp(cmd, "fill");
+		unsigned char byte = strtoul(argv[3], NULL, 0);
+		size_t len, i, bad = 0;
+		unsigned char *p = map_region(argv[2], writing, &len);
+
+		if (writing) {
+			memset(p, byte, len);
+			return 0;
+		}
+		for (i = 0; i < len; i++)
+			bad += p[i] != byte;
+		if (bad)
+			printf("region '%s': %zu of %zu bytes are not %#x\n", argv[2], bad, len, byte);
+		else
+			printf("region '%s': all %zu bytes are %#x\n", argv[2], len, byte);
+		return bad ? 1 : 0;
+	}
+	if (!strcmp(cmd, "share") && argc == 4)
+		return share(argv[2], atoi(argv[3]));
+	fprintf(stderr, "usage: rtool create NAME SIZE [MODE] | rm NAME | ls | fill NAME BYTE | check NAME BYTE | share NAME PROCS\n");
+	return 2;
+}
