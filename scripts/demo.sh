@@ -1,33 +1,54 @@
 #!/usr/bin/env bash
 # The Region System demo: builds what is missing (toolchain root, kernel, module; the first run
 # takes 20-30 minutes, later ones seconds), boots a QEMU guest with an emulated NVDIMM backed by
-# $REGION_CACHE/pmem-demo.img, loads region.ko on it and shows what the module reports.
+# $REGION_CACHE/pmem-demo.img, loads region.ko on it, creates a region that two processes share,
+# then boots again on the same image to show the region survived.
 source "$(dirname "$0")/lib.sh"
 export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
 
-log "step 1/3: toolchain and kernel (cached after the first run)"
+log "step 1/4: toolchain and kernel (cached after the first run)"
 bash "$REPO/scripts/kernel.sh" >/dev/null
-log "step 2/3: region.ko and the demo program"
+log "step 2/4: region.ko and the demo programs"
 ko=$(bash "$REPO/scripts/module.sh")
 stage=$REGION_CACHE/demo-bin
 mkdir -p "$stage"
 static_c "$stage/device_info" "$REPO/user/examples/device_info.c"
+static_c "$stage/rtool" "$REPO/user/examples/rtool.c"
+image=$REGION_CACHE/pmem-demo.img
+guest() { bash "$REPO/scripts/run-guest.sh" --image "$image" --add "$ko:/region/region.ko" --add "$stage:/demo" "$@"; }
 
-log "step 3/3: booting the guest (TCG, about 10 seconds)"
-exec bash "$REPO/scripts/run-guest.sh" --image "$REGION_CACHE/pmem-demo.img" \
-	--add "$ko:/region/region.ko" --add "$stage:/demo" -- '
+log "step 3/4: first boot on a fresh pmem image (TCG, about 20 seconds)"
+guest --fresh -- '
 set -e
+PATH=/demo:$PATH
 echo "== the pmem device: $(readlink -f /dev/pmem-nvdimm), DAX: $(cat /sys/block/$(basename $(readlink -f /dev/pmem-nvdimm))/queue/dax)"
-echo "== insmod region.ko pmem=/dev/pmem-nvdimm"
-insmod /region/region.ko pmem=/dev/pmem-nvdimm
-dmesg | grep "region:" | tail -2
-ls -l /dev/region
-echo "== ask the module what it manages"
-/demo/device_info
-echo "== rmmod region"
-rmmod region
-ls /dev/region 2>&1 || true
 echo "== a device without DAX is refused with a clear message"
 insmod /region/region.ko pmem=/dev/ram0 2>&1 || true
 dmesg | grep "region:" | tail -1
+echo "== an unformatted device is refused unless format=1 is given"
+insmod /region/region.ko pmem=/dev/pmem-nvdimm 2>&1 || true
+dmesg | grep "region:" | tail -1
+echo "== insmod region.ko pmem=/dev/pmem-nvdimm format=1"
+insmod /region/region.ko pmem=/dev/pmem-nvdimm format=1
+dmesg | grep "region:" | tail -3
+device_info
+echo "== create region \"orders\" (1 MiB, mode 0644) and list regions"
+rtool create orders 1048576 644
+rtool ls
+echo "== two processes map \"orders\" and each sees the other'"'"'s store at once"
+rtool share orders 2
+echo "== fill \"orders\" with 0x5a through a mapping"
+rtool fill orders 0x5a
+rtool check orders 0x5a
+'
+log "step 4/4: second boot on the same image: the region survived"
+guest -- '
+set -e
+PATH=/demo:$PATH
+echo "== insmod region.ko pmem=/dev/pmem-nvdimm (no format: the regions are read back)"
+insmod /region/region.ko pmem=/dev/pmem-nvdimm
+dmesg | grep "region:" | tail -2
+rtool ls
+rtool check orders 0x5a
+rmmod region
 '
