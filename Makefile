@@ -6,6 +6,7 @@
 #   make test     every test: host, lint, and the guest suite; ends with "N passed, N failed"
 #   make module   build region.ko against the cached guest kernel (inside the toolchain root)
 #   make lint     clippy and rustfmt on the module, zero warnings required
+#   make bench    benchmarks in a guest; prints figures (not a test)
 #   make guest    boot the guest with the module and a shell command: make guest CMD='ls /dev'
 #   make clean    remove build output in this tree (caches stay; see README to clear them)
 #
@@ -15,7 +16,7 @@
 KDIR ?=
 CMD ?= dmesg | tail -5
 
-.PHONY: all module demo test lint guest clean
+.PHONY: all module demo test lint bench guest clean
 
 all: module
 
@@ -35,6 +36,9 @@ test:
 
 lint:
 	bash scripts/lint.sh
+
+bench:
+	bash scripts/bench.sh
 
 guest: module
 	bash scripts/run-guest.sh --add $(CURDIR)/region.ko:/region/region.ko -- '$(CMD)'

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * create_map_bench - the cost of getting persistent memory to write to: create + map + first
+ * touch (one store to every page) of 4 KiB, 2 MiB and 256 MiB, as a region and as a file on an
+ * ext4 DAX mount of the same kind of pmem. Prints figures; it is a benchmark, not a test.
+ *
+ *   create_map_bench region OUT     measure regions (region.ko loaded), append results to OUT
+ *   create_map_bench ext4 DIR OUT   measure files in DIR (a DAX mount), append results to OUT
+ *   create_map_bench report OUT     print the table of both, with ratios
+ *
+ * Each size is measured REPS times and the median is kept. Region rows also carry the flushed
+ * lines and fences per operation, from REGION_IOC_COUNTERS.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "region.h"
+
+#define REPS 5
+#define PAGE 4096UL
+
+static const unsigned long sizes[] = { 4096, 2UL << 20, 256UL << 20 };
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "create_map_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void touch_pages(char *p, unsigned long size)
+{
+	unsigned long off;
+
+	for (off = 0; off < size; off += PAGE)
+		((volatile char *)p)[off] = 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v)
+{
+	qsort(v, REPS, sizeof(*v), cmp_double);
+	return v[REPS / 2];
+}
+
+/* One create + map + touch of a region; times in *create, *map, *touch (microseconds). */
+static void region_once(int dev, unsigned long size, double *create, double *map, double *touch)
+{
+	struct region_create_args c = { .name = "bench", .size = size, .mode = 0600 };
+	struct region_open_args o = { .name = "bench", .flags = REGION_OPEN_WRITE };
+	struct region_name_args d = { .name = "bench" };
+	double t0, t1, t2, t3;
+	char *p;
+	int fd;
+
+	t0 = now_us();
+	if (ioctl(dev, REGION_IOC_CREATE, &c))
+		die("create region");
+	t1 = now_us();
+	fd = ioctl(dev, REGION_IOC_OPEN, &o);
+	if (fd < 0)
+		die("open region");
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap region");
+	t2 = now_us();
+	touch_pages(p, size);
+	t3 = now_us();
+	munmap(p, size);
+	close(fd);
+	if (ioctl(dev, REGION_IOC_DELETE, &d))
+		die("delete region");
+	*create = t1 - t0;
+	*map = t2 - t1;
+	*touch = t3 - t2;
+}
+
+/* Whether @fd is a DAX file (STATX_ATTR_DAX). */
+static int is_dax(int fd)
+{
+	struct statx st;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st))
+		die("statx");
+	return (st.stx_attributes_mask & STATX_ATTR_DAX) && (st.stx_attributes & STATX_ATTR_DAX);
+}
+
+/* One create + map + touch of a file in @dir. */
+static void ext4_once(const char *dir, unsigned long size, double *create, double *map, double *touch)
+{
+	char path[256];
+	double t0, t1, t2, t3;
+	char *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/bench", dir);
+	t0 = now_us();
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		die("create file");
+	/* Blocks are allocated (and zeroed) by the first-touch faults: no fallocate without extents. */
+	if (ftruncate(fd, size))
+		die("ftruncate");
+	if (fsync(fd))
+		die("fsync");
+	if (!is_dax(fd)) {
+		fprintf(stderr, "create_map_bench: %s is not a DAX file\n", path);
+		exit(1);
+	}
+	t1 = now_us();
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap file");
+	t2 = now_us();
+	touch_pages(p, size);
+	t3 = now_us();
+	munmap(p, size);
+	close(fd);
+	unlink(path);
+	*create = t1 - t0;
+	*map = t2 - t1;
+	*touch = t3 - t2;
+}
+
+static void measure(const char *kind, const char *dir, const char *out)
+{
+	FILE *f = fopen(out, "a");
+	int dev = -1;
+	size_t s;
+
+	if (!f)
+		die(out);
+	if (!strcmp(kind, "region")) {
+		dev = open(REGION_DEVICE_PATH, O_RDWR);
+		if (dev < 0)
+			die(REGION_DEVICE_PATH);
+	}
+	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		double c[REPS], m[REPS], t[REPS];
+		struct region_counters before = { 0 }, after = { 0 };
+		int r;
+
+		if (dev >= 0 && ioctl(dev, REGION_IOC_COUNTERS, &before))
+			die("counters");
+		for (r = 0; r < REPS; r++) {
+			if (dev >= 0)
+				region_once(dev, sizes[s], &c[r], &m[r], &t[r]);
+			else
+				ext4_once(dir, sizes[s], &c[r], &m[r], &t[r]);
+		}
+		if (dev >= 0 && ioctl(dev, REGION_IOC_COUNTERS, &after))
+			die("counters");
+		/* Lines and fences per create + delete pair. */
+		fprintf(f, "%s %lu %.1f %.1f %.1f %.1f %.1f\n", kind, sizes[s], median(c), median(m), median(t),
+			(double)(after.lines_written_back - before.lines_written_back) / REPS,
+			(double)(after.fences - before.fences) / REPS);
+	}
+	fclose(f);
+}
+
+static void report(const char *out)
+{
+	char kind[16];
+	unsigned long size;
+	double c, m, t, lines, fences;
+	double rc[3] = { 0 }, rt[3] = { 0 }, rl[3] = { 0 }, rf[3] = { 0 }, ec[3] = { 0 }, et[3] = { 0 };
+	FILE *f = fopen(out, "r");
+	size_t s;
+
+	if (!f)
+		die(out);
+	while (fscanf(f, "%15s %lu %lf %lf %lf %lf %lf", kind, &size, &c, &m, &t, &lines, &fences) == 7) {
+		for (s = 0; s < 3; s++) {
+			if (sizes[s] != size)
+				continue;
+			if (!strcmp(kind, "region")) {
+				rc[s] = c + m;
+				rt[s] = t;
+				rl[s] = lines;
+				rf[s] = fences;
+			} else {
+				ec[s] = c + m;
+				et[s] = t;
+			}
+		}
+	}
+	fclose(f);
+	printf("create + map + first touch of every page (median of %d, microseconds, TCG guest)\n", REPS);
+	printf("%-9s | %12s %12s %12s | %12s %12s %12s | %7s | %12s %8s\n", "size", "region c+m", "touch",
+	       "total", "ext4dax c+m", "touch", "total", "ratio", "lines/op", "fences/op");
+	for (s = 0; s < 3; s++) {
+		double rtot = rc[s] + rt[s], etot = ec[s] + et[s];
+
+		printf("%-9lu | %12.0f %12.0f %12.0f | %12.0f %12.0f %12.0f | %6.2fx | %12.0f %8.0f\n", sizes[s],
+		       rc[s], rt[s], rtot, ec[s], et[s], etot, rtot > 0 ? etot / rtot : 0, rl[s], rf[s]);
+	}
+	printf("ratio = ext4-DAX total / region total (above 1: the region is faster).\n");
+	printf("lines/op and fences/op: per region create + delete, from REGION_IOC_COUNTERS.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "region"))
+		measure("region", NULL, argv[2]);
+	else if (argc == 4 && !strcmp(argv[1], "ext4"))
+		measure("ext4", argv[2], argv[3]);
+	else if (argc == 3 && !strcmp(argv[1], "report"))
+		report(argv[2]);
+	else {
+		fprintf(stderr, "usage: create_map_bench region OUT | ext4 DIR OUT | report OUT\n");
+		return 2;
+	}
+	return 0;
+}
