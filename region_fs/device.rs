@@ -461,7 +461,7 @@ impl RegionDevice {
         Ok(())
     }
 
-    /// `REGION_IOC_RESIZE`: grows with zeroed pages, or shrinks while nothing maps the region.
+    /// `REGION_IOC_RESIZE`: grows with zeroed pages, or shrinks when no mapping covers the cut.
     pub(crate) fn resize(&self, name: &[u8], size: u64) -> Result {
         if size == 0 {
             return Err(EINVAL);
@@ -517,8 +517,7 @@ impl RegionDevice {
             }
         } else {
             if let Some(r) = open {
-                // Stricter than needed: any mapping, not only one over the cut (see README).
-                if r.is_mapped() {
+                if r.mapped_from(pages) {
                     return Err(EBUSY);
                 }
             }

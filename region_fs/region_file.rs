@@ -37,12 +37,17 @@ extern "C" {
     fn region_install_fd(inode: *mut c_void, private: *mut c_void, writable: bool) -> i32;
     fn region_vmf_insert(vmf: *mut c_void, pfn: c_ulong, writable: bool) -> VmFault;
     fn region_unmap_pages(inode: *mut c_void, first: u64, count: u64);
-    fn region_is_mapped(inode: *mut c_void) -> bool;
 }
 
-/// What faults need of the region: its extents and size. Changed only by resize.
+/// What faults need of the region (its extents and size, changed only by resize), and which
+/// pages its mappings cover.
 struct View {
     region: Region,
+    /// Each mapping (by its `vm_area_struct` address) and the pages it covered when it appeared.
+    /// A mapping split later keeps its old, larger range here: an overestimate, never an under-.
+    vmas: KVec<(usize, u64, u64)>,
+    /// Mappings whose record could not be stored (no memory): taken to cover every page.
+    untracked: usize,
 }
 
 /// A region with at least one open file.
@@ -81,7 +86,7 @@ impl OpenRegion {
                 device,
                 index,
                 inode,
-                view <- new_mutex!(View { region }),
+                view <- new_mutex!(View { region, vmas: KVec::new(), untracked: 0 }),
             }),
             GFP_KERNEL,
         );
@@ -106,10 +111,31 @@ impl OpenRegion {
         Ok(fd)
     }
 
-    /// Whether any process maps the region.
-    pub(crate) fn is_mapped(&self) -> bool {
-        // SAFETY: `self.inode` is live (type invariant).
-        unsafe { region_is_mapped(self.inode) }
+    /// Whether any mapping in any process covers a page at or beyond `first`.
+    pub(crate) fn mapped_from(&self, first: u64) -> bool {
+        let view = self.view.lock();
+        view.untracked > 0
+            || view
+                .vmas
+                .iter()
+                .any(|&(_, pgoff, pages)| pgoff + pages > first)
+    }
+
+    fn vma_opened(&self, vma: usize, pgoff: u64, pages: u64) {
+        let mut view = self.view.lock();
+        if view.vmas.push((vma, pgoff, pages), GFP_KERNEL).is_err() {
+            view.untracked += 1;
+        }
+    }
+
+    fn vma_closed(&self, vma: usize) {
+        let mut view = self.view.lock();
+        match view.vmas.iter().position(|&(v, _, _)| v == vma) {
+            Some(i) => {
+                let _ = view.vmas.remove(i);
+            }
+            None => view.untracked = view.untracked.saturating_sub(1),
+        }
     }
 
     /// Takes the region's new extents after a resize from `old_pages` pages: faults see the new
@@ -214,6 +240,20 @@ extern "C" fn region_rs_ioctl(
         Ok(v) => v as c_long,
         Err(e) => e.to_errno() as c_long,
     }
+}
+
+/// `->open` of a region mapping, and the first mapping from `->mmap`: records its pages.
+#[no_mangle]
+extern "C" fn region_rs_vma_opened(private: *mut c_void, vma: *mut c_void, pgoff: u64, pages: u64) {
+    // SAFETY: as for `region_rs_fault`.
+    unsafe { borrow(private) }.vma_opened(vma as usize, pgoff, pages)
+}
+
+/// `->close` of a region mapping.
+#[no_mangle]
+extern "C" fn region_rs_vma_closed(private: *mut c_void, vma: *mut c_void) {
+    // SAFETY: as for `region_rs_fault`; the mapping still holds its file while it closes.
+    unsafe { borrow(private) }.vma_closed(vma as usize)
 }
 
 /// `->release` of a region file: gives back the file's reference.

@@ -140,7 +140,20 @@ static vm_fault_t region_vm_pfn_mkwrite(struct vm_fault *vmf)
 	return region_rs_pfn_mkwrite(vmf->vma->vm_private_data, vmf->pgoff);
 }
 
+/* A mapping of the region appeared (mmap, fork, split, mremap): Rust records its pages. */
+static void region_vm_open(struct vm_area_struct *vma)
+{
+	region_rs_vma_opened(vma->vm_private_data, vma, vma->vm_pgoff, vma_pages(vma));
+}
+
+static void region_vm_close(struct vm_area_struct *vma)
+{
+	region_rs_vma_closed(vma->vm_private_data, vma);
+}
+
 static const struct vm_operations_struct region_vm_ops = {
+	.open = region_vm_open,
+	.close = region_vm_close,
 	.fault = region_vm_fault,
 	.pfn_mkwrite = region_vm_pfn_mkwrite,
 };
@@ -156,6 +169,8 @@ static int region_file_mmap(struct file *file, struct vm_area_struct *vma)
 	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &region_vm_ops;
 	vma->vm_private_data = file->private_data;
+	/* ->open is not called for the first mapping: record it here. */
+	region_vm_open(vma);
 	return 0;
 }
 
@@ -186,13 +201,4 @@ vm_fault_t region_vmf_insert(struct vm_fault *vmf, unsigned long pfn, bool writa
 void region_unmap_pages(struct inode *inode, u64 first, u64 count)
 {
 	unmap_mapping_pages(inode->i_mapping, first, count, false);
-}
-
-/*
- * Whether any process maps the region at all. (The VMA interval tree that would tell which
- * pages are mapped is not available to modules.)
- */
-bool region_is_mapped(struct inode *inode)
-{
-	return mapping_mapped(inode->i_mapping);
 }

@@ -397,9 +397,9 @@ TEST_F(dev, resize_grows_with_zeros_and_keeps_data)
 	close(r);
 }
 
-TEST_F(dev, shrink_is_ebusy_while_mapped_then_cuts)
+TEST_F(dev, shrink_is_ebusy_only_while_a_mapping_covers_the_cut)
 {
-	char *p;
+	char *p, *head;
 	int r;
 
 	ASSERT_EQ(0, create_region(self->fd, "shrink", 4 * PAGE, 0600));
@@ -411,12 +411,49 @@ TEST_F(dev, shrink_is_ebusy_while_mapped_then_cuts)
 	EXPECT_EQ(-1, resize_region(self->fd, "shrink", PAGE));
 	EXPECT_EQ(EBUSY, errno);
 	munmap(p, 4 * PAGE);
-	EXPECT_EQ(0, resize_region(self->fd, "shrink", PAGE));
+	/* A mapping of the first page only does not reach the cut. */
+	head = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, head);
+	head[0] = 7;
+	EXPECT_EQ(0, resize_region(self->fd, "shrink", PAGE)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(7, head[0]);
+	munmap(head, PAGE);
 	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0, signal_of_child(touch_byte, p));
 	EXPECT_EQ(SIGBUS, signal_of_child(touch_byte, p + 3 * PAGE));
 	munmap(p, 4 * PAGE);
+	close(r);
+}
+
+static void hold_mapping(void *arg)
+{
+	(void)arg;
+	sleep(3);
+}
+
+TEST_F(dev, a_forked_copy_of_a_mapping_blocks_shrink)
+{
+	char *p;
+	int r, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, create_region(self->fd, "forked", 4 * PAGE, 0600));
+	r = open_region(self->fd, "forked", REGION_OPEN_WRITE);
+	ASSERT_LE(0, r);
+	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		hold_mapping(NULL);
+		_exit(0);
+	}
+	munmap(p, 4 * PAGE); /* the child still maps all four pages */
+	EXPECT_EQ(-1, resize_region(self->fd, "forked", PAGE));
+	EXPECT_EQ(EBUSY, errno);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, resize_region(self->fd, "forked", PAGE));
 	close(r);
 }
 
