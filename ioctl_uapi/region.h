@@ -171,7 +171,11 @@ struct region_counters {
 	__u64 regions_created;
 	__u64 regions_deleted;
 	__u64 faults;             /* page faults on region mappings */
-	__u64 reserved[11];
+	__u64 pmsyncs;            /* PMSYNCs that committed an epoch */
+	__u64 pages_written_back; /* dirty region pages written back by PMSYNC */
+	__u64 undo_pages;         /* pages saved to undo slots by first writes */
+	__u64 unmap_rounds;       /* unmap calls of PMSYNC: each one a TLB shootdown round */
+	__u64 reserved[7];
 };
 
 /* On /dev/region. Errors: see README, "The user ABI". */
@@ -186,5 +190,25 @@ struct region_counters {
 
 /* On a region file descriptor. */
 #define REGION_IOC_FSTAT _IOR(REGION_IOC_MAGIC, 0x10, struct region_stat)
+
+/*
+ * REGION_IOC_PMSYNC - make every store that any process made to the region durable, atomically.
+ *
+ * Writes to *arg the epoch it committed. Guarantee: when it returns, the region's contents at the
+ * instant it took the region's lock (every store any process completed before that instant, in
+ * every mapping) are durable as one snapshot, numbered by that epoch. After a power cut or crash
+ * (or an rmmod without PMSYNC) the region is, at the next attach, exactly the snapshot of the last
+ * completed PMSYNC: never a mix of two snapshots, whichever processes wrote. Stores made after the
+ * lock was taken belong to the next epoch; a writer that faults while a PMSYNC runs waits for it.
+ * Concurrent PMSYNCs on one region run one after the other; PMSYNCs on different regions run in
+ * parallel. If nothing was written since the last PMSYNC, nothing is written and the last epoch
+ * is returned. Errors: EFAULT.
+ *
+ * Undo area exhaustion: when the first write to a page finds no free undo slot, the region is
+ * committed then and there (an automatic PMSYNC, counted in pmsyncs) and the write proceeds in the
+ * next epoch; if the region itself holds no slot to free, the writer gets SIGBUS and the kernel
+ * log says why. Atomicity is never given up.
+ */
+#define REGION_IOC_PMSYNC _IOR(REGION_IOC_MAGIC, 0x11, __u64)
 
 #endif /* _UAPI_LINUX_REGION_H */

@@ -200,8 +200,16 @@ pub struct RegionCounters {
     pub regions_deleted: u64,
     /// Page faults on region mappings.
     pub faults: u64,
+    /// PMSYNCs that committed an epoch.
+    pub pmsyncs: u64,
+    /// Dirty region pages written back by PMSYNC.
+    pub pages_written_back: u64,
+    /// Pages saved to undo slots by first writes.
+    pub undo_pages: u64,
+    /// Unmap calls of PMSYNC, each a TLB shootdown round.
+    pub unmap_rounds: u64,
     /// Zero.
-    pub reserved: [u64; 11],
+    pub reserved: [u64; 7],
 }
 
 /// Creates a region.
@@ -222,6 +230,8 @@ pub const REGION_IOC_LAYOUT: u32 = ioc::iowr::<RegionLayout>(REGION_IOC_MAGIC, 0
 pub const REGION_IOC_COUNTERS: u32 = ioc::ior::<RegionCounters>(REGION_IOC_MAGIC, 0x08);
 /// Describes the region a file descriptor is open on.
 pub const REGION_IOC_FSTAT: u32 = ioc::ior::<RegionStat>(REGION_IOC_MAGIC, 0x10);
+/// Makes every store to the region durable atomically; writes the committed epoch (see region.h).
+pub const REGION_IOC_PMSYNC: u32 = ioc::ior::<u64>(REGION_IOC_MAGIC, 0x11);
 
 /// The ioctl number encoding of `<asm-generic/ioctl.h>` (x86, arm64, riscv: 2 direction bits,
 /// 14 size bits, 8 type bits, 8 number bits).

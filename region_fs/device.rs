@@ -117,6 +117,10 @@ pub(crate) struct OpCounters {
     pub(crate) regions_created: AtomicU64,
     pub(crate) regions_deleted: AtomicU64,
     pub(crate) faults: AtomicU64,
+    pub(crate) pmsyncs: AtomicU64,
+    pub(crate) pages_written_back: AtomicU64,
+    pub(crate) undo_pages: AtomicU64,
+    pub(crate) unmap_rounds: AtomicU64,
 }
 
 /// The attached persistent memory device and its regions.
@@ -124,10 +128,15 @@ pub(crate) struct OpCounters {
 pub(crate) struct RegionDevice {
     pmem: Pmem,
     geometry: Geometry,
+    /// Where everything is; fixed while attached.
+    pub(crate) layout: Layout,
     pub(crate) pm_counters: PmCounters,
     pub(crate) op_counters: OpCounters,
     #[pin]
     table: Mutex<Table>,
+    /// Free undo slots. Taken last in the lock order, after a region's lock.
+    #[pin]
+    undo_free: Mutex<KVVec<u32>>,
 }
 
 /// What to do with a device that holds no Region System yet (or one that should be replaced).
@@ -310,6 +319,11 @@ impl RegionDevice {
             }
         }
 
+        // After recovery no live epoch has an undo slot: every slot is free.
+        let mut undo_free = KVVec::with_capacity(layout.undo_slots as usize, GFP_KERNEL)?;
+        for slot in (0..layout.undo_slots).rev() {
+            undo_free.push(slot, GFP_KERNEL)?;
+        }
         let table = Table {
             layout,
             free,
@@ -321,9 +335,11 @@ impl RegionDevice {
             try_pin_init!(Self {
                 pmem,
                 geometry,
+                layout,
                 pm_counters: counters,
                 op_counters: OpCounters::default(),
                 table <- new_mutex!(table),
+                undo_free <- new_mutex!(undo_free),
             }),
             GFP_KERNEL,
         )?;
@@ -403,7 +419,7 @@ impl RegionDevice {
         };
         caller::may_access(live.region.uid, live.region.gid, live.region.mode, want)?;
         let region: Arc<OpenRegion> = if live.open_files == 0 {
-            OpenRegion::new(self.into(), index, &live.region)?
+            OpenRegion::new(self.into(), index, &live.region, live.epoch)?
         } else {
             // SAFETY: `open` points at the `OpenRegion` that the `open_files` (> 0) open files
             // keep alive, and the table lock keeps them from closing meanwhile.
@@ -423,14 +439,30 @@ impl RegionDevice {
         }
     }
 
-    /// Called when a file open on table entry `index` is closed.
-    pub(crate) fn file_closed(&self, index: u32) {
+    /// Called when a file open on table entry `index` is closed; `epoch` is the region's epoch
+    /// now, which the entry keeps once no file is open.
+    pub(crate) fn file_closed(&self, index: u32, epoch: u64) {
         let mut t = self.table.lock();
         if let Some(Slot::Live(live)) = t.slots.get_mut(index as usize) {
             live.open_files = live.open_files.saturating_sub(1);
             if live.open_files == 0 {
                 live.open = core::ptr::null();
+                live.epoch = epoch;
             }
+        }
+    }
+
+    /// Takes a free undo slot, if any.
+    pub(crate) fn take_undo_slot(&self) -> Option<u32> {
+        self.undo_free.lock().pop()
+    }
+
+    /// Gives undo slots back: they are stale from the commit that precedes this call.
+    pub(crate) fn give_back_undo_slots(&self, slots: &[u32]) {
+        let mut free = self.undo_free.lock();
+        for &s in slots {
+            // Capacity for every slot was reserved at attach, so this cannot fail.
+            let _ = free.push_within_capacity(s);
         }
     }
 
@@ -544,6 +576,14 @@ impl RegionDevice {
                 }
             }
         }
+        if let Some(r) = open {
+            if let Err(e) = r.prepare_size(pages) {
+                for f in &fresh[..nfresh] {
+                    let _ = t.free.release(*f);
+                }
+                return Err(e);
+            }
+        }
         let resized = Region::new(
             old.name(),
             old.uid,
@@ -630,6 +670,10 @@ impl RegionDevice {
             regions_created: self.op_counters.regions_created.load(Relaxed),
             regions_deleted: self.op_counters.regions_deleted.load(Relaxed),
             faults: self.op_counters.faults.load(Relaxed),
+            pmsyncs: self.op_counters.pmsyncs.load(Relaxed),
+            pages_written_back: self.op_counters.pages_written_back.load(Relaxed),
+            undo_pages: self.op_counters.undo_pages.load(Relaxed),
+            unmap_rounds: self.op_counters.unmap_rounds.load(Relaxed),
             ..RegionCounters::default()
         }
     }
@@ -644,12 +688,18 @@ fn alloc_error(err: AllocError) -> Error {
 
 fn stat_of(index: u32, live: &LiveSlot) -> RegionStat {
     let r = &live.region;
+    let epoch = if live.open_files > 0 {
+        // SAFETY: `open` is kept alive by its open files while the caller holds the table lock.
+        unsafe { (*live.open).epoch() }
+    } else {
+        live.epoch
+    };
     let mut name = [0u8; REGION_NAME_MAX];
     name[..r.name_len].copy_from_slice(r.name());
     RegionStat {
         name,
         size: r.size_pages * PAGE_SIZE,
-        epoch: live.epoch,
+        epoch,
         uid: r.uid,
         gid: r.gid,
         mode: r.mode,

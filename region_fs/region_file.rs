@@ -7,13 +7,26 @@
 //! (`Arc`), handed to `regionfs.c` as the file's private data and given back by
 //! [`region_rs_release`]. Every mapping holds its file, so the `OpenRegion` outlives them all.
 //!
-//! Lock order: the device's table lock, then `OpenRegion::view`. The fault handler takes only
-//! `view` (with the mmap lock held, as every fault handler runs).
+//! PMSYNC lives here too. After each commit no page of the region is mapped writable: read faults
+//! map pages read-only, and PMSYNC removes the mappings of the pages written in the epoch. The
+//! first write to a page in an epoch therefore faults (`->fault` for a write, `->pfn_mkwrite` for
+//! a read-only mapping), and the handler saves the page's committed contents to an undo slot,
+//! persisted, before the page becomes writable. PMSYNC takes the region's lock, so no new write
+//! can start; removes every mapping of the dirty pages in every process (the TLB shootdown), so
+//! no CPU can store to them; writes their lines back, fences, and commits by advancing the epoch
+//! with one 8-byte store. The slots are free from that instant.
+//!
+//! Lock order: the mmap lock (faults), then the device's table lock, then `OpenRegion::view`,
+//! then the device's undo slot lock; unmapping (i_mmap_rwsem, page table locks) after `view`.
 
 use crate::{
     device::RegionDevice,
+    geometry::PAGE_SIZE,
+    ops,
+    pm::Pm,
     table::Region,
-    uapi::{RegionStat, REGION_IOC_FSTAT},
+    uapi::{RegionStat, REGION_IOC_FSTAT, REGION_IOC_PMSYNC},
+    undo::UndoHeader,
 };
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::{
@@ -28,6 +41,7 @@ use kernel::{
 /// `vm_fault_t`.
 type VmFault = c_uint;
 const VM_FAULT_SIGBUS: VmFault = bindings::vm_fault_reason_VM_FAULT_SIGBUS as VmFault;
+const VM_FAULT_OOM: VmFault = bindings::vm_fault_reason_VM_FAULT_OOM as VmFault;
 
 // The interface of regionfs.h.
 extern "C" {
@@ -48,6 +62,72 @@ struct View {
     vmas: KVec<(usize, u64, u64)>,
     /// Mappings whose record could not be stored (no memory): taken to cover every page.
     untracked: usize,
+    /// The epoch stores go to now: the number the next PMSYNC commits.
+    epoch: u64,
+    /// One bit per page: saved to an undo slot (and so writable) in this epoch.
+    dirty: KVVec<u64>,
+    /// The undo slots this epoch holds.
+    slots: KVVec<u32>,
+}
+
+impl View {
+    fn is_dirty(&self, page: u64) -> bool {
+        self.dirty
+            .get((page / 64) as usize)
+            .is_some_and(|w| w & (1 << (page % 64)) != 0)
+    }
+
+    fn set_dirty(&mut self, page: u64) {
+        if let Some(w) = self.dirty.get_mut((page / 64) as usize) {
+            *w |= 1 << (page % 64);
+        }
+    }
+
+    /// The runs of dirty pages, in order, as (first page, pages).
+    fn dirty_runs(&self) -> DirtyRuns<'_> {
+        DirtyRuns {
+            bits: &self.dirty,
+            next: 0,
+        }
+    }
+}
+
+/// Iterator over the runs of set bits of a dirty bitmap.
+struct DirtyRuns<'a> {
+    bits: &'a [u64],
+    next: u64,
+}
+
+impl Iterator for DirtyRuns<'_> {
+    type Item = (u64, u64);
+
+    fn next(&mut self) -> Option<(u64, u64)> {
+        let total = self.bits.len() as u64 * 64;
+        let bit = |p: u64| self.bits[(p / 64) as usize] & (1 << (p % 64)) != 0;
+        let mut p = self.next;
+        while p < total && !bit(p) {
+            // Skip clear words whole.
+            if p % 64 == 0 && self.bits[(p / 64) as usize] == 0 {
+                p += 64;
+            } else {
+                p += 1;
+            }
+        }
+        if p >= total {
+            self.next = total;
+            return None;
+        }
+        let first = p;
+        while p < total && bit(p) {
+            p += 1;
+        }
+        self.next = p;
+        Some((first, p - first))
+    }
+}
+
+fn bitmap_words(pages: u64) -> usize {
+    pages.div_ceil(64) as usize
 }
 
 /// A region with at least one open file.
@@ -70,8 +150,14 @@ unsafe impl Send for OpenRegion {}
 unsafe impl Sync for OpenRegion {}
 
 impl OpenRegion {
-    /// Opens table entry `index`, holding `region`: a new inode of its size.
-    pub(crate) fn new(device: Arc<RegionDevice>, index: u32, region: &Region) -> Result<Arc<Self>> {
+    /// Opens table entry `index`, holding `region` at `epoch`: a new inode of its size.
+    pub(crate) fn new(
+        device: Arc<RegionDevice>,
+        index: u32,
+        region: &Region,
+        epoch: u64,
+    ) -> Result<Arc<Self>> {
+        let dirty = KVVec::from_elem(0u64, bitmap_words(region.size_pages), GFP_KERNEL)?;
         let size = region.size_pages * crate::geometry::PAGE_SIZE;
         let mut inode: *mut c_void = core::ptr::null_mut();
         // SAFETY: regionfs is mounted while the device is attached; `inode` is valid for a write.
@@ -86,7 +172,14 @@ impl OpenRegion {
                 device,
                 index,
                 inode,
-                view <- new_mutex!(View { region, vmas: KVec::new(), untracked: 0 }),
+                view <- new_mutex!(View {
+                    region,
+                    vmas: KVec::new(),
+                    untracked: 0,
+                    epoch,
+                    dirty,
+                    slots: KVVec::new(),
+                }),
             }),
             GFP_KERNEL,
         );
@@ -109,6 +202,22 @@ impl OpenRegion {
             return Err(Error::from_errno(fd));
         }
         Ok(fd)
+    }
+
+    /// The epoch stores go to now.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.view.lock().epoch
+    }
+
+    /// Makes room in the dirty bitmap for `pages` pages, before a resize commits.
+    pub(crate) fn prepare_size(&self, pages: u64) -> Result {
+        let mut view = self.view.lock();
+        let words = bitmap_words(pages);
+        if words > view.dirty.len() {
+            let more = words - view.dirty.len();
+            view.dirty.extend_with(more, 0, GFP_KERNEL)?;
+        }
+        Ok(())
     }
 
     /// Whether any mapping in any process covers a page at or beyond `first`.
@@ -157,21 +266,114 @@ impl OpenRegion {
 
     fn fault(&self, vmf: *mut c_void, pgoff: u64, write: bool) -> VmFault {
         self.device.op_counters.faults.fetch_add(1, Relaxed);
-        let view = self.view.lock();
+        let mut view = self.view.lock();
         let Some(page) = view.region.device_page(pgoff) else {
             return VM_FAULT_SIGBUS;
         };
+        if write {
+            if let Err(code) = self.save_first_write(&mut view, pgoff, page) {
+                return code;
+            }
+        }
+        // Writable only once saved in this epoch; a read maps the page read-only, so the first
+        // write to it faults again.
+        let writable = write || view.is_dirty(pgoff);
         // SAFETY: `vmf` is the fault being handled (from `region_rs_fault`), and the pfn is a page
         // of this region, inside the device.
-        unsafe { region_vmf_insert(vmf, self.device.pfn(page), write) }
+        unsafe { region_vmf_insert(vmf, self.device.pfn(page), writable) }
     }
 
     fn pfn_mkwrite(&self, pgoff: u64) -> VmFault {
-        let view = self.view.lock();
-        if pgoff >= view.region.size_pages {
+        self.device.op_counters.faults.fetch_add(1, Relaxed);
+        let mut view = self.view.lock();
+        let Some(page) = view.region.device_page(pgoff) else {
             return VM_FAULT_SIGBUS;
+        };
+        // 0: the fault path makes the page table entry writable, unless a PMSYNC has removed it
+        // meanwhile, in which case the write faults again and lands in the next epoch.
+        match self.save_first_write(&mut view, pgoff, page) {
+            Ok(()) => 0,
+            Err(code) => code,
         }
-        0
+    }
+
+    /// Before the first write to page `pgoff` (device page `page`) in this epoch: saves its
+    /// committed contents to an undo slot and persists it. With no free slot, commits the region
+    /// first (an automatic PMSYNC), which frees this region's slots.
+    fn save_first_write(&self, view: &mut View, pgoff: u64, page: u64) -> Result<(), VmFault> {
+        if view.is_dirty(pgoff) {
+            return Ok(());
+        }
+        let slot = match self.device.take_undo_slot() {
+            Some(slot) => slot,
+            None if view.slots.is_empty() => {
+                pr_warn!("region {}: undo area full (other regions hold every slot): write refused with SIGBUS; PMSYNC those regions\n", self.index);
+                return Err(VM_FAULT_SIGBUS);
+            }
+            None => {
+                self.commit(view);
+                self.device.take_undo_slot().ok_or(VM_FAULT_SIGBUS)?
+            }
+        };
+        if view.slots.push(slot, GFP_KERNEL).is_err() {
+            self.device.give_back_undo_slots(&[slot]);
+            return Err(VM_FAULT_OOM);
+        }
+        let header = UndoHeader {
+            region: self.index,
+            page: pgoff,
+            epoch: view.epoch,
+        };
+        ops::save_undo(
+            &mut self.device.pm(),
+            &self.device.layout,
+            slot,
+            &header,
+            page,
+        );
+        view.set_dirty(pgoff);
+        self.device.op_counters.undo_pages.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// PMSYNC with the region's lock held: returns the epoch that is now durable.
+    fn commit(&self, view: &mut View) -> u64 {
+        if view.slots.is_empty() {
+            // Nothing was written since the last commit: that snapshot is the current state.
+            return view.epoch - 1;
+        }
+        let counters = &self.device.op_counters;
+        // No CPU may store to a dirty page from here on: remove every mapping of them.
+        for (first, pages) in view.dirty_runs() {
+            // SAFETY: `self.inode` is live (type invariant).
+            unsafe { region_unmap_pages(self.inode, first, pages) };
+            counters.unmap_rounds.fetch_add(1, Relaxed);
+        }
+        let mut pm = self.device.pm();
+        let mut written = 0;
+        for (first, pages) in view.dirty_runs() {
+            for p in first..first + pages {
+                if let Some(page) = view.region.device_page(p) {
+                    pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
+                    written += 1;
+                }
+            }
+        }
+        pm.fence();
+        let committed = view.epoch;
+        view.epoch = ops::advance_epoch(&mut pm, &self.device.layout, self.index, committed);
+        self.device.give_back_undo_slots(&view.slots);
+        view.slots.clear();
+        view.dirty.iter_mut().for_each(|w| *w = 0);
+        counters.pages_written_back.fetch_add(written, Relaxed);
+        counters.pmsyncs.fetch_add(1, Relaxed);
+        committed
+    }
+
+    /// `REGION_IOC_PMSYNC`.
+    pub(crate) fn pmsync(&self) -> u64 {
+        let mut view = self.view.lock();
+        self.commit(&mut view)
     }
 
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
@@ -181,6 +383,13 @@ impl OpenRegion {
                 UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<RegionStat>())
                     .writer()
                     .write(&stat)?;
+                Ok(0)
+            }
+            REGION_IOC_PMSYNC => {
+                let epoch = self.pmsync();
+                UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<u64>())
+                    .writer()
+                    .write(&epoch)?;
                 Ok(0)
             }
             _ => Err(ENOTTY),
@@ -262,6 +471,6 @@ extern "C" fn region_rs_release(private: *mut c_void) {
     // SAFETY: the private data is the reference `install_fd` handed to this file; the file is
     // being released, so this is its last use.
     let region = unsafe { Arc::from_raw(private.cast::<OpenRegion>().cast_const()) };
-    region.device.file_closed(region.index);
+    region.device.file_closed(region.index, region.epoch());
     drop(region);
 }

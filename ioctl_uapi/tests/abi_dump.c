@@ -82,6 +82,10 @@ int main(void)
 	FIELD(region_counters, regions_created);
 	FIELD(region_counters, regions_deleted);
 	FIELD(region_counters, faults);
+	FIELD(region_counters, pmsyncs);
+	FIELD(region_counters, pages_written_back);
+	FIELD(region_counters, undo_pages);
+	FIELD(region_counters, unmap_rounds);
 	FIELD(region_counters, reserved);
 	NUMBER(REGION_IOC_MAGIC);
 	NUMBER(REGION_ABI_VERSION);
@@ -98,5 +102,6 @@ int main(void)
 	NUMBER(REGION_IOC_LAYOUT);
 	NUMBER(REGION_IOC_COUNTERS);
 	NUMBER(REGION_IOC_FSTAT);
+	NUMBER(REGION_IOC_PMSYNC);
 	return 0;
 }

@@ -272,6 +272,22 @@ fn rust_facts() -> BTreeMap<String, u64> {
         offset_of!(RegionCounters, faults) as u64,
     );
     put(
+        "offsetof region_counters.pmsyncs",
+        offset_of!(RegionCounters, pmsyncs) as u64,
+    );
+    put(
+        "offsetof region_counters.pages_written_back",
+        offset_of!(RegionCounters, pages_written_back) as u64,
+    );
+    put(
+        "offsetof region_counters.undo_pages",
+        offset_of!(RegionCounters, undo_pages) as u64,
+    );
+    put(
+        "offsetof region_counters.unmap_rounds",
+        offset_of!(RegionCounters, unmap_rounds) as u64,
+    );
+    put(
         "offsetof region_counters.reserved",
         offset_of!(RegionCounters, reserved) as u64,
     );
@@ -293,6 +309,7 @@ fn rust_facts() -> BTreeMap<String, u64> {
     put("const REGION_IOC_LAYOUT", REGION_IOC_LAYOUT as u64);
     put("const REGION_IOC_COUNTERS", REGION_IOC_COUNTERS as u64);
     put("const REGION_IOC_FSTAT", REGION_IOC_FSTAT as u64);
+    put("const REGION_IOC_PMSYNC", REGION_IOC_PMSYNC as u64);
     m
 }
 

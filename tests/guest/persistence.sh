@@ -19,6 +19,15 @@ check_metadata() {
 	echo "$line" | grep -q ' 8192 *644 ' || { echo "keep2 changed: $line"; return 1; }
 }
 reload() { rmmod region && insmod $KO pmem=$PMEM; }
+# Stores after the last PMSYNC are rolled back at the next attach, whichever pages they hit.
+uncommitted_stores_are_rolled_back() {
+	$RT create undo 65536 && $RT fill undo 0x11 && $RT scribble undo 0x22 || return 1
+	$RT check undo 0x22 >/dev/null || { echo "scribble did not land"; return 1; }
+	reload || return 1
+	dmesg | grep -q "region: .*rolled 1 regions back to their last PMSYNC (16 pages restored)" ||
+		{ echo "no rollback line:"; dmesg | grep region; return 1; }
+	$RT check undo 0x11 && $RT rm undo
+}
 write() { $RT create keep 1048576 && $RT fill keep 0x42 && $RT create keep2 5000 644; }
 
 case $1 in
@@ -27,7 +36,8 @@ write)
 	tap_test create_and_fill write
 	;;
 reload)
-	tap_plan 3
+	tap_plan 4
+	tap_test uncommitted_stores_are_rolled_back uncommitted_stores_are_rolled_back
 	tap_test reload_module reload
 	tap_test contents_survive_reload check_contents
 	tap_test metadata_survives_reload check_metadata

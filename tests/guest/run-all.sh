@@ -26,6 +26,7 @@ run module_load sh /tests/module_load.sh
 insmod $KO pmem=$PMEM
 run device_test /tests/bin/device_test
 run region_test /tests/bin/region_test
+run pmsync_test /tests/bin/pmsync_test
 run persistence_write sh /tests/persistence.sh write
 run persistence_reload sh /tests/persistence.sh reload
 rmmod region

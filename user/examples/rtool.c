@@ -6,7 +6,9 @@
  *   rtool create NAME SIZE [MODE]   create a region of SIZE bytes (mode octal, default 600)
  *   rtool rm NAME                   delete it
  *   rtool ls                        list regions: name, size, mode, owner, epoch
- *   rtool fill NAME BYTE            map it and set every byte to BYTE (0-255)
+ *   rtool fill NAME BYTE            map it, set every byte to BYTE (0-255), PMSYNC
+ *   rtool scribble NAME BYTE        the same without the PMSYNC: lost at the next attach
+ *   rtool sync NAME                 PMSYNC the region; prints the committed epoch
  *   rtool check NAME BYTE           map it read-only; exit 1 unless every byte is BYTE
  *   rtool share NAME PROCS          PROCS processes map it; each writes its slot and waits to see
  *                                   every other's (prints what each saw)
@@ -42,6 +44,29 @@ static struct region_stat stat_of(const char *name)
 	if (ioctl(dev, REGION_IOC_STAT, &st))
 		fail("stat", name);
 	return st;
+}
+
+static int open_fd(const char *name, int writable)
+{
+	struct region_open_args a = { .flags = writable ? REGION_OPEN_WRITE : 0 };
+	int fd;
+
+	strncpy(a.name, name, sizeof(a.name) - 1);
+	fd = ioctl(dev, REGION_IOC_OPEN, &a);
+	if (fd < 0)
+		fail("open", name);
+	return fd;
+}
+
+static unsigned long long pmsync(const char *name)
+{
+	__u64 epoch;
+	int fd = open_fd(name, 0);
+
+	if (ioctl(fd, REGION_IOC_PMSYNC, &epoch))
+		fail("PMSYNC", name);
+	close(fd);
+	return epoch;
 }
 
 static void *map_region(const char *name, int writable, size_t *len)
@@ -131,14 +156,21 @@ int main(int argc, char **argv)
 			       st[i].mode, st[i].uid, st[i].gid, (unsigned long long)st[i].epoch);
 		return 0;
 	}
-	if ((!strcmp(cmd, "fill") || !strcmp(cmd, "check")) && argc == 4) {
-		int writing = !strcmp(cmd, "fill");
+	if (!strcmp(cmd, "sync") && argc == 3) {
+		printf("region '%s': PMSYNC committed epoch %llu\n", argv[2], pmsync(argv[2]));
+		return 0;
+	}
+	if ((!strcmp(cmd, "fill") || !strcmp(cmd, "scribble") || !strcmp(cmd, "check")) && argc == 4) {
+		int writing = strcmp(cmd, "check") != 0;
 		unsigned char byte = strtoul(argv[3], NULL, 0);
 		size_t len, i, bad = 0;
 		unsigned char *p = map_region(argv[2], writing, &len);
 
 		if (writing) {
 			memset(p, byte, len);
+			if (!strcmp(cmd, "fill"))
+				printf("region '%s': filled with %#x, PMSYNC committed epoch %llu\n", argv[2],
+				       byte, pmsync(argv[2]));
 			return 0;
 		}
 		for (i = 0; i < len; i++)
@@ -151,6 +183,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "share") && argc == 4)
 		return share(argv[2], atoi(argv[3]));
-	fprintf(stderr, "usage: rtool create NAME SIZE [MODE] | rm NAME | ls | fill NAME BYTE | check NAME BYTE | share NAME PROCS\n");
+	fprintf(stderr, "usage: rtool create NAME SIZE [MODE] | rm NAME | ls | fill NAME BYTE | scribble NAME BYTE | sync NAME | check NAME BYTE | share NAME PROCS\n");
 	return 2;
 }

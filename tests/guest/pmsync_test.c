@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmsync_test.c - PMSYNC on region file descriptors: the epochs it returns, what it costs
+ * (exactly the dirty pages' lines plus one metadata line, and two fences, whatever the region's
+ * size), that it covers every process's stores, that the first write after it faults again, and
+ * that running out of undo slots commits automatically instead of losing atomicity.
+ *
+ * Expects region.ko loaded on a formatted device with no regions; removes what it creates.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "region.h"
+#include "kselftest_harness.h"
+
+#define PAGE 4096UL
+
+static int make_region(int dev, const char *name, __u64 size)
+{
+	struct region_create_args c = { .size = size, .mode = 0600 };
+	struct region_open_args o = { .flags = REGION_OPEN_WRITE };
+
+	strcpy(c.name, name);
+	strcpy(o.name, name);
+	if (ioctl(dev, REGION_IOC_CREATE, &c))
+		return -1;
+	return ioctl(dev, REGION_IOC_OPEN, &o);
+}
+
+static void remove_region(int dev, const char *name)
+{
+	struct region_name_args d = { 0 };
+
+	strcpy(d.name, name);
+	ioctl(dev, REGION_IOC_DELETE, &d);
+}
+
+static struct region_counters counters(int dev)
+{
+	struct region_counters c;
+
+	memset(&c, 0, sizeof(c));
+	ioctl(dev, REGION_IOC_COUNTERS, &c);
+	return c;
+}
+
+FIXTURE(sync) {
+	int dev;
+};
+
+FIXTURE_SETUP(sync)
+{
+	self->dev = open(REGION_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+}
+
+FIXTURE_TEARDOWN(sync)
+{
+	close(self->dev);
+}
+
+TEST_F(sync, pmsync_returns_the_committed_epoch)
+{
+	struct region_stat st;
+	__u64 e0, e;
+	char *p;
+	int r = make_region(self->dev, "epochs", 4 * PAGE);
+
+	ASSERT_LE(0, r);
+	ASSERT_EQ(0, ioctl(r, REGION_IOC_FSTAT, &st));
+	e0 = st.epoch;
+	/* Nothing written: nothing to commit; the last committed epoch comes back. */
+	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	EXPECT_EQ(e0 - 1, e);
+	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 1;
+	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	EXPECT_EQ(e0, e);
+	ASSERT_EQ(0, ioctl(r, REGION_IOC_FSTAT, &st));
+	EXPECT_EQ(e0 + 1, st.epoch);
+	EXPECT_EQ(-1, ioctl(r, REGION_IOC_PMSYNC, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(p, 4 * PAGE);
+	close(r);
+	remove_region(self->dev, "epochs");
+}
+
+/* Dirties pages 0, 5 and 9 of a region of @size and checks what the PMSYNC alone costs. */
+static void check_pmsync_cost(struct __test_metadata *_metadata, int dev, __u64 size)
+{
+	struct region_counters a, b;
+	__u64 e;
+	char *p;
+	int r = make_region(dev, "cost", size);
+
+	ASSERT_LE(0, r);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = p[5 * PAGE] = p[9 * PAGE + 100] = 7;
+	a = counters(dev);
+	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	b = counters(dev);
+	EXPECT_EQ(3U, b.pages_written_back - a.pages_written_back);
+	EXPECT_EQ(3 * PAGE / 64 + 1, b.lines_written_back - a.lines_written_back);
+	EXPECT_EQ(2U, b.fences - a.fences);
+	EXPECT_EQ(1U, b.pmsyncs - a.pmsyncs);
+	EXPECT_EQ(3U, b.unmap_rounds - a.unmap_rounds);
+	munmap(p, size);
+	close(r);
+	remove_region(dev, "cost");
+}
+
+TEST_F(sync, pmsync_cost_is_the_dirty_pages_whatever_the_region_size)
+{
+	check_pmsync_cost(_metadata, self->dev, 1UL << 20);
+	check_pmsync_cost(_metadata, self->dev, 64UL << 20);
+}
+
+TEST_F(sync, first_write_in_each_epoch_saves_the_page_once)
+{
+	struct region_counters a, b, c;
+	volatile char *p;
+	__u64 e;
+	int r = make_region(self->dev, "once", 2 * PAGE);
+
+	ASSERT_LE(0, r);
+	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	a = counters(self->dev);
+	p[0] = 1;
+	p[1] = 2; /* same page, same epoch: no second save */
+	p[100] = 3;
+	b = counters(self->dev);
+	EXPECT_EQ(1U, b.undo_pages - a.undo_pages);
+	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	p[2] = 4; /* new epoch: saved again */
+	c = counters(self->dev);
+	EXPECT_EQ(1U, c.undo_pages - b.undo_pages);
+	EXPECT_LT(b.faults, c.faults);
+	EXPECT_EQ(1, p[0]);
+	EXPECT_EQ(4, p[2]);
+	munmap((void *)p, 2 * PAGE);
+	close(r);
+	remove_region(self->dev, "once");
+}
+
+TEST_F(sync, a_read_mapping_written_later_is_saved_first)
+{
+	struct region_counters a, b;
+	volatile char *p;
+	char x;
+	int r = make_region(self->dev, "readfirst", PAGE);
+
+	ASSERT_LE(0, r);
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	x = p[10]; /* maps the page read-only */
+	a = counters(self->dev);
+	EXPECT_EQ(0U, a.undo_pages - counters(self->dev).undo_pages);
+	p[10] = x + 5; /* write to a read-only mapping: ->pfn_mkwrite */
+	b = counters(self->dev);
+	EXPECT_EQ(1U, b.undo_pages - a.undo_pages);
+	EXPECT_EQ(x + 5, p[10]);
+	munmap((void *)p, PAGE);
+	close(r);
+	remove_region(self->dev, "readfirst");
+}
+
+TEST_F(sync, one_pmsync_covers_every_process)
+{
+	struct region_counters a, b;
+	volatile char *p;
+	__u64 e;
+	int i, status, r = make_region(self->dev, "procs", 4 * PAGE);
+
+	ASSERT_LE(0, r);
+	for (i = 0; i < 2; i++) {
+		if (fork() == 0) {
+			char *q = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+
+			if (q == MAP_FAILED)
+				_exit(1);
+			q[i * PAGE] = 'a' + i;
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		wait(&status);
+		EXPECT_EQ(0, WEXITSTATUS(status));
+	}
+	a = counters(self->dev);
+	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	b = counters(self->dev);
+	EXPECT_EQ(2U, b.pages_written_back - a.pages_written_back);
+	p = mmap(NULL, 4 * PAGE, PROT_READ, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ('a', p[0]);
+	EXPECT_EQ('b', p[PAGE]);
+	munmap((void *)p, 4 * PAGE);
+	close(r);
+	remove_region(self->dev, "procs");
+}
+
+TEST_F(sync, undo_area_exhaustion_commits_automatically)
+{
+	struct region_layout l = { 0 };
+	struct region_counters a, b;
+	unsigned long pages, i, bad = 0;
+	char *p;
+	int r;
+
+	ASSERT_EQ(0, ioctl(self->dev, REGION_IOC_LAYOUT, &l));
+	pages = l.undo_slots + 100;
+	r = make_region(self->dev, "big", pages * PAGE);
+	ASSERT_LE(0, r);
+	p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	a = counters(self->dev);
+	for (i = 0; i < pages; i++)
+		p[i * PAGE] = (char)(i | 1);
+	b = counters(self->dev);
+	EXPECT_LE(1U, b.pmsyncs - a.pmsyncs) TH_LOG("no automatic commit");
+	for (i = 0; i < pages; i++)
+		bad += p[i * PAGE] != (char)(i | 1);
+	EXPECT_EQ(0U, bad);
+	munmap(p, pages * PAGE);
+	close(r);
+	remove_region(self->dev, "big");
+}
+
+TEST_HARNESS_MAIN
