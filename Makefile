@@ -7,6 +7,7 @@
 #   make module   build region.ko against the cached guest kernel (inside the toolchain root)
 #   make lint     clippy and rustfmt on the module, zero warnings required
 #   make bench    benchmarks in a guest; prints figures (not a test)
+#   make torture  CUTS power cuts (default 1000) with a check after each; prints how many it survived
 #   make guest    boot the guest with the module and a shell command: make guest CMD='ls /dev'
 #   make clean    remove build output in this tree (caches stay; see README to clear them)
 #
@@ -16,7 +17,7 @@
 KDIR ?=
 CMD ?= dmesg | tail -5
 
-.PHONY: all module demo test lint bench guest clean
+.PHONY: all module demo test lint bench torture guest clean
 
 all: module
 
@@ -39,6 +40,10 @@ lint:
 
 bench:
 	bash scripts/bench.sh
+
+CUTS ?= 1000
+torture:
+	bash scripts/crash-torture.sh $(CUTS)
 
 guest: module
 	bash scripts/run-guest.sh --add $(CURDIR)/region.ko:/region/region.ko -- '$(CMD)'

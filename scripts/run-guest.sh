@@ -14,7 +14,9 @@
 # clean; 125 when the kernel reported a problem (Oops, BUG, WARNING, lockdep, KASAN, UBSAN, panic,
 # kmemleak, Call Trace, Rust panic); 124 when the timeout hit (QEMU is SIGKILLed); 126 when the
 # guest never printed its exit marker. A kernel problem wins over a timeout, which wins over a
-# missing marker. Run with --help for the options.
+# missing marker. With --power-cut-after, QEMU is SIGKILLed that long after the guest is ready (a
+# power cut: the image keeps what reached it) and the run exits 0 if the kernel was clean until
+# then. Run with --help for the options.
 source "$(dirname "$0")/lib.sh"
 
 # Where the memmap= region starts in guest RAM: above the kernel and initramfs, below the top of RAM
@@ -47,6 +49,8 @@ usage: $0 [options] -- COMMAND...
   --mem SIZE           guest RAM (default 1G)
   --smp N              guest CPUs (default 2)
   --timeout SECS       SIGKILL QEMU after SECS seconds (default 300); exit 124
+  --power-cut-after S  SIGKILL QEMU S seconds (decimals allowed) after the guest printed
+                       REGION-GUEST-READY: a power cut on purpose; exit 0 if the kernel was clean
   --add SRC:DEST       copy host folder or file SRC to DEST in the guest (repeatable)
   --log FILE           serial console log (default: under \$REGION_CACHE/logs/)
   --accel tcg|kvm|auto auto = kvm when /dev/kvm exists and the CPU has vmx/svm (default auto)
@@ -73,11 +77,11 @@ to_mib() {
 
 parse_args() {
 	KERNEL='' IMAGE=$REGION_CACHE/pmem-demo.img IMAGE_SIZE=256M FRESH=0 MEMMAP='' MEM=1G SMP=2
-	TIMEOUT=300 ADDS=() LOGFILE='' ACCEL=auto APPEND='' QUIET=0 KMEMLEAK=0 COMMAND=()
+	TIMEOUT=300 ADDS=() LOGFILE='' ACCEL=auto APPEND='' QUIET=0 KMEMLEAK=0 COMMAND=() POWER_CUT=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--kernel | --image | --image-size | --memmap | --mem | --smp | --timeout | --add | --log | \
-			--accel | --append)
+			--accel | --append | --power-cut-after)
 			[ $# -ge 2 ] || die "$1 needs a value" ;;
 		esac
 		case $1 in
@@ -93,6 +97,7 @@ parse_args() {
 		--log) LOGFILE=$2; shift ;;
 		--accel) ACCEL=$2; shift ;;
 		--append) APPEND=$2; shift ;;
+		--power-cut-after) POWER_CUT=$2; shift ;;
 		--kmemleak) KMEMLEAK=1 ;;
 		--quiet) QUIET=1 ;;
 		--selftest-detector) selftest_detector; exit ;;
@@ -183,19 +188,34 @@ start_console_stream() {
 	TAIL_PID=$!
 }
 
-# run_qemu: start QEMU, enforce the timeout, set QEMU_RC and TIMED_OUT.
+now_ms() { date +%s%3N; }
+
+# run_qemu: start QEMU, enforce the timeout and any power cut, set QEMU_RC, TIMED_OUT and CUT.
 run_qemu() {
-	local deadline=$((SECONDS + TIMEOUT))
+	local deadline=$((SECONDS + TIMEOUT)) cut_ms='' cut_at=''
+	[ -z "$POWER_CUT" ] || cut_ms=$(awk -v s="$POWER_CUT" 'BEGIN { printf "%d", s * 1000 }')
 	: >"$LOGFILE"
 	"${QEMU[@]}" </dev/null &
 	QEMU_PID=$!
 	start_console_stream
-	TIMED_OUT=0
+	TIMED_OUT=0 CUT=0
 	while kill -0 "$QEMU_PID" 2>/dev/null; do
 		if ((SECONDS >= deadline)); then
 			kill -KILL "$QEMU_PID" 2>/dev/null || true
 			TIMED_OUT=1
 			break
+		fi
+		if [ -n "$cut_ms" ]; then
+			if [ -z "$cut_at" ] && grep -aq REGION-GUEST-READY "$LOGFILE"; then
+				cut_at=$(($(now_ms) + cut_ms))
+			fi
+			if [ -n "$cut_at" ] && (($(now_ms) >= cut_at)); then
+				kill -KILL "$QEMU_PID" 2>/dev/null || true
+				CUT=1
+				break
+			fi
+			sleep 0.01
+			continue
 		fi
 		sleep 0.2
 	done
@@ -233,6 +253,10 @@ judge() {
 	if [ $TIMED_OUT = 1 ]; then
 		log "FAIL: timeout: QEMU killed after $TIMEOUT s"
 		exit 124
+	fi
+	if [ $CUT = 1 ]; then
+		log "power cut: QEMU killed $POWER_CUT s after the guest was ready"
+		exit 0
 	fi
 	if [ -z "$code" ]; then
 		log "FAIL: the guest never printed REGION-GUEST-EXIT (crashed or hung); last console lines:"

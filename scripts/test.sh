@@ -4,7 +4,8 @@
 #
 # Steps: host unit tests (cargo test); toolchain, kernel and module build (cached); lint (clippy,
 # rustfmt); a check that the guest runner fails a run whose kernel complains; the guest suite
-# (tests/guest/run-all.sh) on a fresh pmem image. Set REGION_TEST_KEEP=1 to keep the logs.
+# (tests/guest/run-all.sh) on a fresh pmem image, and a second boot on it; a short crash torture
+# (REGION_TORTURE_CUTS power cuts, default 10). Set REGION_TEST_KEEP=1 to keep the logs.
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
@@ -116,9 +117,20 @@ guest_suite() {
 	count_guest_results "$log" $rc
 }
 
+crash_torture() {
+	local cuts=${REGION_TORTURE_CUTS:-10}
+	log "== crash torture: $cuts power cuts at random instants (about $((cuts / 3 + 1)) minutes)"
+	bash scripts/crash-torture.sh "$cuts" >"$work/torture.out" 2>"$work/torture.err" || true
+	grep -E '^(PASS|FAIL) ' "$work/torture.out" | while read -r status rest; do echo "$status torture: $rest"; done >"$work/torture.lines" || true
+	while read -r status name; do result "$status" "$name"; done <"$work/torture.lines"
+	grep -q '^PASS' "$work/torture.lines" || { tail -5 "$work/torture.err" >&2; result FAIL "torture: no result (see $work/torture.err)"; }
+	tail -1 "$work/torture.out"
+}
+
 host_tests
 build_all
 lint
 runner_checks
 guest_suite
+crash_torture
 summary
