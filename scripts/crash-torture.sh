@@ -19,7 +19,9 @@ work=$(mktemp -d "$REGION_CACHE/torture.XXXXXX")
 [ "${REGION_TEST_KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
 
 bash "$REPO/scripts/kernel.sh" >/dev/null
-ko=$(bash "$REPO/scripts/module.sh")
+# A copy, so that rebuilding the module meanwhile does not change what a long run tests.
+cp "$(bash "$REPO/scripts/module.sh")" "$work/region.ko"
+ko=$work/region.ko
 static_c "$work/torture" "$REPO/tests/guest/torture.c"
 image=$work/pmem.img
 
