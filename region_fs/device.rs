@@ -59,10 +59,15 @@ pub(crate) struct LiveSlot {
     pub(crate) region: Region,
     /// The region's epoch.
     pub(crate) epoch: u64,
-    /// The open region, while `open_files > 0`: not an owning reference (the files own it).
+    /// The open region, while `open_files > 0` or `kept` holds it: not an owning reference (the
+    /// files, or `kept`, own it).
     open: *const OpenRegion,
     /// Files open on the region.
     open_files: u32,
+    /// The open region after its last file closed with stores not yet committed: its epoch, dirty
+    /// pages and undo slots wait here for the next open or PMSYNC (or for delete, or unload,
+    /// which leave the stores to be rolled back at the next attach).
+    kept: Option<Arc<OpenRegion>>,
 }
 
 /// One region table entry in DRAM.
@@ -81,8 +86,8 @@ pub(crate) struct Table {
 }
 
 // SAFETY: the raw `open` pointers in `LiveSlot` are only dereferenced under the table lock while
-// `open_files > 0`, when the files keep the `OpenRegion` alive; moving the table between threads
-// does not affect that.
+// they are not null, when open files or `kept` keep the `OpenRegion` alive; moving the table
+// between threads does not affect that.
 unsafe impl Send for Table {}
 
 impl Table {
@@ -259,6 +264,7 @@ impl RegionDevice {
                         epoch,
                         open: core::ptr::null(),
                         open_files: 0,
+                        kept: None,
                     })
                 }
                 Err(err) => {
@@ -403,6 +409,7 @@ impl RegionDevice {
             epoch,
             open: core::ptr::null(),
             open_files: 0,
+            kept: None,
         });
         self.op_counters.regions_created.fetch_add(1, Relaxed);
         Ok(())
@@ -418,20 +425,24 @@ impl RegionDevice {
             caller::MAY_READ
         };
         caller::may_access(live.region.uid, live.region.gid, live.region.mode, want)?;
-        let region: Arc<OpenRegion> = if live.open_files == 0 {
+        let region: Arc<OpenRegion> = if live.open.is_null() {
             OpenRegion::new(self.into(), index, &live.region, live.epoch)?
         } else {
-            // SAFETY: `open` points at the `OpenRegion` that the `open_files` (> 0) open files
-            // keep alive, and the table lock keeps them from closing meanwhile.
+            // SAFETY: a non-null `open` points at the `OpenRegion` that open files or `kept` keep
+            // alive, and the table lock keeps them from going meanwhile.
             unsafe { ArcBorrow::from_raw(live.open) }.into()
         };
         live.open = Arc::as_ptr(&region);
         live.open_files += 1;
         match region.install_fd(write) {
-            Ok(fd) => Ok(fd),
+            Ok(fd) => {
+                // The file holds the region now.
+                live.kept = None;
+                Ok(fd)
+            }
             Err(e) => {
                 live.open_files -= 1;
-                if live.open_files == 0 {
+                if live.open_files == 0 && live.kept.is_none() {
                     live.open = core::ptr::null();
                 }
                 Err(e)
@@ -439,15 +450,33 @@ impl RegionDevice {
         }
     }
 
-    /// Called when a file open on table entry `index` is closed; `epoch` is the region's epoch
-    /// now, which the entry keeps once no file is open.
-    pub(crate) fn file_closed(&self, index: u32, epoch: u64) {
+    /// Called when a file open on `region` (table entry `index`) is closed. After the last one,
+    /// the entry keeps the region's epoch, and keeps the region itself while it holds stores not
+    /// yet committed.
+    pub(crate) fn file_closed(&self, index: u32, region: &Arc<OpenRegion>) {
         let mut t = self.table.lock();
         if let Some(Slot::Live(live)) = t.slots.get_mut(index as usize) {
             live.open_files = live.open_files.saturating_sub(1);
             if live.open_files == 0 {
-                live.open = core::ptr::null();
-                live.epoch = epoch;
+                if region.has_uncommitted_stores() {
+                    live.kept = Some(region.clone());
+                } else {
+                    live.open = core::ptr::null();
+                    live.epoch = region.epoch();
+                }
+            }
+        }
+    }
+
+    /// At unload: lets go of the regions kept for their uncommitted stores, which the next attach
+    /// rolls back. (They hold references to the device, which would otherwise never go.)
+    pub(crate) fn forget_uncommitted(&self) {
+        let mut t = self.table.lock();
+        for slot in t.slots.iter_mut() {
+            if let Slot::Live(live) = slot {
+                if live.kept.take().is_some() {
+                    live.open = core::ptr::null();
+                }
             }
         }
     }
@@ -478,6 +507,10 @@ impl RegionDevice {
         }
         let (region, epoch) = (live.region, live.epoch);
         ops::delete(&mut self.pm(), &t.layout, index);
+        // Its uncommitted stores, if any, are gone with it: their undo slots are stale now.
+        if let Slot::Live(live) = &mut t.slots[index as usize] {
+            live.kept = None;
+        }
         t.slots[index as usize] = Slot::Free(epoch);
         for e in region.extents() {
             if t.free.release(*e).is_err() {
@@ -507,15 +540,12 @@ impl RegionDevice {
         let (index, live) = t.find(name).ok_or(ENOENT)?;
         caller::may_administer(live.region.uid)?;
         let old = live.region;
-        let open = if live.open_files > 0 {
-            live.open
-        } else {
-            core::ptr::null()
-        };
+        let open = live.open;
         if pages == old.size_pages {
             return Ok(());
         }
-        // SAFETY: a non-null `open` is kept alive by its open files while the table lock is held.
+        // SAFETY: a non-null `open` is kept alive by open files or `kept` while the table lock is
+        // held.
         let open = unsafe { open.as_ref() };
         let mut extents = [Extent::default(); EXTENTS];
         let mut n = 0;
@@ -688,8 +718,9 @@ fn alloc_error(err: AllocError) -> Error {
 
 fn stat_of(index: u32, live: &LiveSlot) -> RegionStat {
     let r = &live.region;
-    let epoch = if live.open_files > 0 {
-        // SAFETY: `open` is kept alive by its open files while the caller holds the table lock.
+    let epoch = if !live.open.is_null() {
+        // SAFETY: a non-null `open` is kept alive by open files or `kept` while the caller holds
+        // the table lock.
         unsafe { (*live.open).epoch() }
     } else {
         live.epoch

@@ -209,6 +209,11 @@ impl OpenRegion {
         self.view.lock().epoch
     }
 
+    /// Whether stores since the last commit hold undo slots.
+    pub(crate) fn has_uncommitted_stores(&self) -> bool {
+        !self.view.lock().slots.is_empty()
+    }
+
     /// Makes room in the dirty bitmap for `pages` pages, before a resize commits.
     pub(crate) fn prepare_size(&self, pages: u64) -> Result {
         let mut view = self.view.lock();
@@ -400,6 +405,10 @@ impl OpenRegion {
 #[pinned_drop]
 impl PinnedDrop for OpenRegion {
     fn drop(self: Pin<&mut Self>) {
+        // Dropped with undo slots only when the region was deleted (they are stale) or the module
+        // is unloading (the next attach rolls them back); either way the pool may have them.
+        let slots = core::mem::take(&mut self.view.lock().slots);
+        self.device.give_back_undo_slots(&slots);
         // SAFETY: the reference taken in `new` (type invariant), released once, here.
         unsafe { region_inode_put(self.inode) };
     }
@@ -471,6 +480,6 @@ extern "C" fn region_rs_release(private: *mut c_void) {
     // SAFETY: the private data is the reference `install_fd` handed to this file; the file is
     // being released, so this is its last use.
     let region = unsafe { Arc::from_raw(private.cast::<OpenRegion>().cast_const()) };
-    region.device.file_closed(region.index, region.epoch());
+    region.device.file_closed(region.index, &region);
     drop(region);
 }

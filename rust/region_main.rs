@@ -80,7 +80,7 @@ module! {
 }
 
 /// The loaded module.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct RegionModule {
     /// `/dev/region`. Declared first so that it is deregistered before the device goes away, and
     /// initialised last so that no file is opened before the device is attached.
@@ -100,6 +100,13 @@ impl kernel::InPlaceModule for RegionModule {
             device: attach()?,
             control <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"region" }),
         })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for RegionModule {
+    fn drop(self: Pin<&mut Self>) {
+        self.device.forget_uncommitted();
     }
 }
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The Region System demo: builds what is missing (toolchain root, kernel, module; the first run
 # takes 20-30 minutes, later ones seconds), boots a QEMU guest with an emulated NVDIMM backed by
-# $REGION_CACHE/pmem-demo.img, loads region.ko on it, creates a region that two processes share,
-# then boots again on the same image to show the region survived.
+# $REGION_CACHE/pmem-demo.img, loads region.ko on it, creates a region that two processes share
+# and PMSYNCs it; boots again, overwrites the region without PMSYNC and cuts the power (SIGKILL
+# of QEMU) mid-epoch; boots a third time and shows the region is exactly its last PMSYNC.
 source "$(dirname "$0")/lib.sh"
 export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
 
-log "step 1/4: toolchain and kernel (cached after the first run)"
+log "step 1/5: toolchain and kernel (cached after the first run)"
 bash "$REPO/scripts/kernel.sh" >/dev/null
-log "step 2/4: region.ko and the demo programs"
+log "step 2/5: region.ko and the demo programs"
 ko=$(bash "$REPO/scripts/module.sh")
 stage=$REGION_CACHE/demo-bin
 mkdir -p "$stage"
@@ -17,7 +18,7 @@ static_c "$stage/rtool" "$REPO/user/examples/rtool.c"
 image=$REGION_CACHE/pmem-demo.img
 guest() { bash "$REPO/scripts/run-guest.sh" --image "$image" --add "$ko:/region/region.ko" --add "$stage:/demo" "$@"; }
 
-log "step 3/4: first boot on a fresh pmem image (TCG, about 20 seconds)"
+log "step 3/5: first boot on a fresh pmem image (TCG, about 20 seconds)"
 guest --fresh -- '
 set -e
 PATH=/demo:$PATH
@@ -35,19 +36,30 @@ device_info
 echo "== create region \"orders\" (1 MiB, mode 0644) and list regions"
 rtool create orders 1048576 644
 rtool ls
-echo "== two processes map \"orders\" and each sees the other'"'"'s store at once"
+echo "== two processes map \"orders\", each stores into it and sees the other'"'"'s store at once"
 rtool share orders 2
-echo "== fill \"orders\" with 0x5a through a mapping"
+echo "== one PMSYNC makes both processes'"'"' stores durable, atomically"
+rtool sync orders
+echo "== a later epoch: fill \"orders\" with 0x5a, then PMSYNC"
 rtool fill orders 0x5a
-rtool check orders 0x5a
 '
-log "step 4/4: second boot on the same image: the region survived"
+log "step 4/5: second boot: overwrite the region, no PMSYNC, and cut the power mid-epoch"
+guest --power-cut-after 12 -- '
+PATH=/demo:$PATH
+insmod /region/region.ko pmem=/dev/pmem-nvdimm
+echo "== overwrite every byte of \"orders\" with 0x77 (stores in a new epoch, not PMSYNCed)"
+rtool scribble orders 0x77
+rtool check orders 0x77
+echo "== power cut in a few seconds (the host SIGKILLs QEMU; the NVDIMM image keeps what reached it)"
+sleep 60
+'
+log "step 5/5: third boot on the same image: the region is exactly its last PMSYNC"
 guest -- '
 set -e
 PATH=/demo:$PATH
-echo "== insmod region.ko pmem=/dev/pmem-nvdimm (no format: the regions are read back)"
+echo "== insmod region.ko pmem=/dev/pmem-nvdimm (no format: regions are read back, interrupted epochs rolled back)"
 insmod /region/region.ko pmem=/dev/pmem-nvdimm
-dmesg | grep "region:" | tail -2
+dmesg | grep "region:" | tail -3
 rtool ls
 rtool check orders 0x5a
 rmmod region

@@ -155,7 +155,9 @@ build_initrd() {
 # Oops (after which the guest often hangs) into one; warnings let the run go on. pty.legacy_count=0
 # saves 3 s of boot under TCG (256 legacy ptys, each registered under lockdep and kmemleak).
 kernel_cmdline() {
-	local cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on pty.legacy_count=0"
+	# tsc=reliable: no clocksource watchdog. Under TCG on a busy host its cross-CPU reads time out,
+	# and a boot was seen to stall right at the switch to the TSC.
+	local cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on pty.legacy_count=0 tsc=reliable"
 	if [ -n "$MEMMAP" ]; then
 		local size mem
 		size=$(to_mib "$MEMMAP") mem=$(to_mib "$MEM")

@@ -209,6 +209,69 @@ TEST_F(sync, one_pmsync_covers_every_process)
 	remove_region(self->dev, "procs");
 }
 
+TEST_F(sync, stores_through_a_closed_file_wait_for_the_next_pmsync)
+{
+	struct region_counters a, b;
+	struct region_stat st;
+	struct region_open_args o = { .name = "closed", .flags = REGION_OPEN_WRITE };
+	__u64 e;
+	char *p;
+	int r = make_region(self->dev, "closed", 2 * PAGE);
+
+	ASSERT_LE(0, r);
+	ASSERT_EQ(0, ioctl(r, REGION_IOC_FSTAT, &st));
+	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[PAGE] = 9;
+	munmap(p, 2 * PAGE);
+	close(r); /* the last file: the stores are not committed, and not forgotten either */
+	r = ioctl(self->dev, REGION_IOC_OPEN, &o);
+	ASSERT_LE(0, r);
+	a = counters(self->dev);
+	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	b = counters(self->dev);
+	EXPECT_EQ(st.epoch, e);
+	EXPECT_EQ(1U, b.pages_written_back - a.pages_written_back);
+	close(r);
+	remove_region(self->dev, "closed");
+}
+
+TEST_F(sync, deleting_a_region_with_uncommitted_stores_frees_its_undo_slots)
+{
+	struct region_layout l = { 0 };
+	struct region_counters a, b;
+	unsigned long round, i;
+	char *p;
+	int r;
+
+	ASSERT_EQ(0, ioctl(self->dev, REGION_IOC_LAYOUT, &l));
+	/* Each round holds 64 slots when it is deleted: leaked slots would run out. */
+	for (round = 0; round < 2 * l.undo_slots / 64 + 2; round++) {
+		r = make_region(self->dev, "leak", 64 * PAGE);
+		ASSERT_LE(0, r);
+		p = mmap(NULL, 64 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		for (i = 0; i < 64; i++)
+			p[i * PAGE] = 1;
+		munmap(p, 64 * PAGE);
+		close(r);
+		remove_region(self->dev, "leak");
+	}
+	/* A writer that needs every slot still gets them all. */
+	r = make_region(self->dev, "after", (l.undo_slots - 1) * PAGE);
+	ASSERT_LE(0, r);
+	p = mmap(NULL, (l.undo_slots - 1) * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	a = counters(self->dev);
+	for (i = 0; i < l.undo_slots - 1; i++)
+		p[i * PAGE] = 2;
+	b = counters(self->dev);
+	EXPECT_EQ(0U, b.pmsyncs - a.pmsyncs) TH_LOG("undo slots leaked: an automatic commit was needed");
+	munmap(p, (l.undo_slots - 1) * PAGE);
+	close(r);
+	remove_region(self->dev, "after");
+}
+
 TEST_F(sync, undo_area_exhaustion_commits_automatically)
 {
 	struct region_layout l = { 0 };
