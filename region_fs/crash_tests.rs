@@ -168,10 +168,9 @@ fn resize_is_all_or_nothing_and_clears_new_pages() {
     });
 }
 
-/// One epoch of PMSYNC as the module runs it: the first write to each page saves it to an undo
-/// slot, stores land in the cache, then PMSYNC writes back the dirty pages, fences, and advances
-/// the epoch. `fence_undo_data` false drops the fence between an undo slot's data and its header.
-fn pmsync_epoch<P: Pm>(pm: &mut P, layout: &Layout, r: &Region, dirty: &[u64], fill: u8) {
+/// The first writes of epoch 1 to pages `dirty` of region 0, as the fault path makes them: each
+/// page is saved to an undo slot, then the store (of `fill` over the page) lands in the cache.
+fn first_writes<P: Pm>(pm: &mut P, layout: &Layout, r: &Region, dirty: &[u64], fill: u8) {
     for (slot, &p) in dirty.iter().enumerate() {
         let page = r.device_page(p).expect("in range");
         ops::save_undo(
@@ -187,6 +186,12 @@ fn pmsync_epoch<P: Pm>(pm: &mut P, layout: &Layout, r: &Region, dirty: &[u64], f
         );
         pm.write(page * PAGE_SIZE, &page_of(fill));
     }
+}
+
+/// One epoch of PMSYNC as the module runs it: the first writes, then PMSYNC writes back the dirty
+/// pages, fences, and advances the epoch.
+fn pmsync_epoch<P: Pm>(pm: &mut P, layout: &Layout, r: &Region, dirty: &[u64], fill: u8) {
+    first_writes(pm, layout, r, dirty, fill);
     for &p in dirty {
         let page = r.device_page(p).expect("in range");
         pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
@@ -241,21 +246,7 @@ fn pmsync_recovers_to_the_old_or_the_new_snapshot_never_a_mix() {
 fn pmsync_costs_the_dirty_lines_plus_one_metadata_line_and_two_fences() {
     let (mut pm, layout, r) = pmsync_setup();
     let dirty = [0u64, 2];
-    for (slot, &p) in dirty.iter().enumerate() {
-        let page = r.device_page(p).expect("in range");
-        ops::save_undo(
-            &mut pm,
-            &layout,
-            slot as u32,
-            &UndoHeader {
-                region: 0,
-                page: p,
-                epoch: 1,
-            },
-            page,
-        );
-        pm.write(page * PAGE_SIZE, &page_of(0xbb));
-    }
+    first_writes(&mut pm, &layout, &r, &dirty, 0xbb);
     let (lines, fences) = (pm.lines_written_back, pm.fences);
     for &p in &dirty {
         pm.writeback(r.device_page(p).expect("in range") * PAGE_SIZE, PAGE_SIZE);
@@ -270,21 +261,7 @@ fn pmsync_costs_the_dirty_lines_plus_one_metadata_line_and_two_fences() {
 fn recovery_interrupted_at_any_point_recovers_the_same() {
     let (mut pm, layout, r) = pmsync_setup();
     // Crash after both pages were saved and overwritten, before PMSYNC.
-    for (slot, &p) in [0u64, 2].iter().enumerate() {
-        let page = r.device_page(p).expect("in range");
-        ops::save_undo(
-            &mut pm,
-            &layout,
-            slot as u32,
-            &UndoHeader {
-                region: 0,
-                page: p,
-                epoch: 1,
-            },
-            page,
-        );
-        pm.write(page * PAGE_SIZE, &page_of(0xbb));
-    }
+    first_writes(&mut pm, &layout, &r, &[0, 2], 0xbb);
     pm.settle();
     let expected = recover_image(pm.visible().to_vec());
     assert!(old_or_new_snapshot(&expected));

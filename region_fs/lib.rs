@@ -4,6 +4,8 @@
 
 #[path = "alloc.rs"]
 pub mod alloc;
+#[path = "bytes.rs"]
+pub mod bytes;
 #[path = "checksum.rs"]
 pub mod checksum;
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! Plain `core` Rust shared by the module and the host crates; `docs/FORMAT.md` describes the
 //! same bytes.
 
+use crate::bytes::{get32, get64, put32, put64};
 use crate::checksum::crc32c;
 use crate::geometry::PAGE_SIZE;
 
@@ -95,10 +96,10 @@ impl Superblock {
     pub fn encode(&self) -> [u8; SUPERBLOCK_SIZE] {
         let mut b = [0u8; SUPERBLOCK_SIZE];
         b[OFF_MAGIC..OFF_MAGIC + 8].copy_from_slice(&MAGIC);
-        b[OFF_VERSION..OFF_VERSION + 4].copy_from_slice(&VERSION.to_le_bytes());
-        b[OFF_FLAGS..OFF_FLAGS + 4].copy_from_slice(&0u32.to_le_bytes());
+        put32(&mut b, OFF_VERSION, VERSION);
+        put32(&mut b, OFF_FLAGS, 0);
         b[OFF_UUID..OFF_UUID + 16].copy_from_slice(&self.uuid);
-        b[OFF_DEVICE_PAGES..OFF_DEVICE_PAGES + 8].copy_from_slice(&self.device_pages.to_le_bytes());
+        put64(&mut b, OFF_DEVICE_PAGES, self.device_pages);
         b[OFF_TABLE_ENTRIES..OFF_TABLE_ENTRIES + 4]
             .copy_from_slice(&self.table_entries.to_le_bytes());
         b[OFF_UNDO_SLOTS..OFF_UNDO_SLOTS + 4].copy_from_slice(&self.undo_slots.to_le_bytes());
@@ -119,14 +120,14 @@ impl Superblock {
         if b[OFF_MAGIC..OFF_MAGIC + 8] != MAGIC {
             return Err(SuperblockError::BadMagic);
         }
-        if crc32c(&b[..OFF_CHECKSUM]) != le32(b, OFF_CHECKSUM) {
+        if crc32c(&b[..OFF_CHECKSUM]) != get32(b, OFF_CHECKSUM) {
             return Err(SuperblockError::BadChecksum);
         }
-        let version = le32(b, OFF_VERSION);
+        let version = get32(b, OFF_VERSION);
         if version != VERSION {
             return Err(SuperblockError::UnknownVersion(version));
         }
-        let flags = le32(b, OFF_FLAGS);
+        let flags = get32(b, OFF_FLAGS);
         if flags != 0 {
             return Err(SuperblockError::UnknownFlags(flags));
         }
@@ -137,9 +138,9 @@ impl Superblock {
         uuid.copy_from_slice(&b[OFF_UUID..OFF_UUID + 16]);
         let sb = Self {
             uuid,
-            device_pages: le64(b, OFF_DEVICE_PAGES),
-            table_entries: le32(b, OFF_TABLE_ENTRIES),
-            undo_slots: le32(b, OFF_UNDO_SLOTS),
+            device_pages: get64(b, OFF_DEVICE_PAGES),
+            table_entries: get32(b, OFF_TABLE_ENTRIES),
+            undo_slots: get32(b, OFF_UNDO_SLOTS),
         };
         if sb.device_pages > present_pages {
             return Err(SuperblockError::LargerThanDevice {
@@ -227,18 +228,6 @@ impl Layout {
 
 fn pages_for(bytes: u64) -> u64 {
     bytes.div_ceil(PAGE_SIZE)
-}
-
-fn le32(b: &[u8], off: usize) -> u32 {
-    let mut x = [0u8; 4];
-    x.copy_from_slice(&b[off..off + 4]);
-    u32::from_le_bytes(x)
-}
-
-fn le64(b: &[u8], off: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[off..off + 8]);
-    u64::from_le_bytes(x)
 }
 
 #[cfg(test)]

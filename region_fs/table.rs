@@ -19,6 +19,7 @@
 //!
 //! Plain `core` Rust shared by the module and the host crates.
 
+use crate::bytes::{get32, get64, put32, put64};
 use crate::checksum::Crc16;
 
 /// Bytes of one entry.
@@ -343,26 +344,6 @@ pub fn decode_entry(index: u32, entry: &[u8; ENTRY_SIZE]) -> Result<EntryState, 
         return Err(EntryError::Extents);
     }
     Ok(EntryState::Live { region, epoch })
-}
-
-fn put32(b: &mut [u8], off: usize, v: u32) {
-    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-}
-
-fn put64(b: &mut [u8], off: usize, v: u64) {
-    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
-
-fn get32(b: &[u8], off: usize) -> u32 {
-    let mut x = [0u8; 4];
-    x.copy_from_slice(&b[off..off + 4]);
-    u32::from_le_bytes(x)
-}
-
-fn get64(b: &[u8], off: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[off..off + 8]);
-    u64::from_le_bytes(x)
 }
 
 #[cfg(test)]

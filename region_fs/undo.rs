@@ -14,6 +14,7 @@
 //!
 //! Plain `core` Rust shared by the module and the host crates.
 
+use crate::bytes::{get32, get64, put32, put64};
 use crate::checksum::crc32c;
 use crate::table::Region;
 
@@ -35,30 +36,23 @@ impl UndoHeader {
     /// The 32 bytes stored for this header.
     pub fn encode(&self) -> [u8; HEADER_SIZE] {
         let mut b = [0u8; HEADER_SIZE];
-        b[0..4].copy_from_slice(&self.region.to_le_bytes());
-        b[8..16].copy_from_slice(&self.page.to_le_bytes());
-        b[16..24].copy_from_slice(&self.epoch.to_le_bytes());
+        put32(&mut b, 0, self.region);
+        put64(&mut b, 8, self.page);
+        put64(&mut b, 16, self.epoch);
         let sum = crc32c(&b[..24]);
-        b[24..28].copy_from_slice(&sum.to_le_bytes());
+        put32(&mut b, 24, sum);
         b
     }
 
     /// Reads a header; `None` for an empty, torn or corrupt one.
     pub fn decode(b: &[u8; HEADER_SIZE]) -> Option<Self> {
-        let mut sum = [0u8; 4];
-        sum.copy_from_slice(&b[24..28]);
-        if crc32c(&b[..24]) != u32::from_le_bytes(sum) || b[4..8] != [0; 4] || b[28..32] != [0; 4] {
+        if crc32c(&b[..24]) != get32(b, 24) || get32(b, 4) != 0 || get32(b, 28) != 0 {
             return None;
         }
-        let mut region = [0u8; 4];
-        region.copy_from_slice(&b[0..4]);
-        let (mut page, mut epoch) = ([0u8; 8], [0u8; 8]);
-        page.copy_from_slice(&b[8..16]);
-        epoch.copy_from_slice(&b[16..24]);
         Some(Self {
-            region: u32::from_le_bytes(region),
-            page: u64::from_le_bytes(page),
-            epoch: u64::from_le_bytes(epoch),
+            region: get32(b, 0),
+            page: get64(b, 8),
+            epoch: get64(b, 16),
         })
     }
 }

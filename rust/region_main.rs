@@ -38,6 +38,9 @@ mod region_file;
 #[path = "../region_fs/alloc.rs"]
 mod alloc;
 #[allow(unreachable_pub)]
+#[path = "../region_fs/bytes.rs"]
+mod bytes;
+#[allow(unreachable_pub)]
 #[path = "../region_fs/checksum.rs"]
 mod checksum;
 #[allow(unreachable_pub)]

@@ -7,13 +7,7 @@
 KO=/region/region.ko
 PMEM=/dev/pmem-nvdimm
 
-run() {
-	local name=$1
-	shift
-	echo "# REGION-TEST-BEGIN $name"
-	"$@"
-	echo "# REGION-TEST-END $name rc=$?"
-}
+. /tests/suite.sh
 
 # The device's size as the block layer states it, rounded down to whole pages: what the module
 # must report.

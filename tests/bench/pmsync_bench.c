@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmsync_bench - what durability costs: PMSYNC of k dirty pages with n processes mapping the
+ * region, against the same k pages made durable on an ext4 DAX mount by msync(MS_SYNC) of a
+ * shared mapping and by pwrite() + fsync(); the first-write fault of each; PMSYNC of one page in
+ * a 1 MiB and a 1 GiB region. Prints figures; it is a benchmark, not a test.
+ *
+ *   pmsync_bench region OUT    (region.ko loaded) append region figures to OUT
+ *   pmsync_bench ext4 DIR OUT  (DIR on a DAX mount) append ext4 figures to OUT
+ *   pmsync_bench report OUT    print the tables
+ *
+ * Lines of OUT: "KIND K N median_us lines fences ipis" per operation, where KIND is pmsync,
+ * msync, fsync, fault_region, fault_ext4 or size_1m/size_1g, K dirty pages, N processes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "region.h"
+
+#define PAGE 4096UL
+#define REPS 7
+#define SPAN 4096 /* pages the dirty pages are spread over: k pages at stride SPAN / k */
+
+static const int ks[] = { 1, 16, 256, 4096 };
+static const int ns[] = { 1, 2, 4, 8 };
+static int dev = -1;
+static FILE *out;
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "pmsync_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp);
+	return v[n / 2];
+}
+
+/* TLB shootdown interrupts so far, summed over CPUs (/proc/interrupts, row "TLB"). */
+static unsigned long long tlb_ipis(void)
+{
+	char line[1024];
+	unsigned long long sum = 0;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line;
+
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "TLB:", 4))
+			continue;
+		p += 4;
+		for (;;) {
+			char *end;
+			unsigned long long v = strtoull(p, &end, 10);
+
+			if (end == p)
+				break;
+			sum += v;
+			p = end;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
+static struct region_counters counters(void)
+{
+	struct region_counters c = { 0 };
+
+	if (dev >= 0 && ioctl(dev, REGION_IOC_COUNTERS, &c))
+		die("counters");
+	return c;
+}
+
+static int region_fd(const char *name, unsigned long pages)
+{
+	struct region_create_args c = { .size = pages * PAGE, .mode = 0600 };
+	struct region_open_args o = { .flags = REGION_OPEN_WRITE };
+
+	strcpy(c.name, name);
+	strcpy(o.name, name);
+	if (ioctl(dev, REGION_IOC_CREATE, &c))
+		die("create");
+	return ioctl(dev, REGION_IOC_OPEN, &o);
+}
+
+static void region_remove(const char *name)
+{
+	struct region_name_args d = { 0 };
+
+	strcpy(d.name, name);
+	ioctl(dev, REGION_IOC_DELETE, &d);
+}
+
+static void dirty(volatile char *p, int k, int round)
+{
+	int i;
+
+	for (i = 0; i < k; i++)
+		p[(unsigned long)i * (SPAN / k) * PAGE] = (char)round;
+}
+
+struct sync_state {
+	volatile int round;
+	volatile int ready;
+};
+
+/*
+ * PMSYNC of k dirty pages with n processes mapping the region: every process stores to each of
+ * the k pages (so each has them mapped writable, and the shootdown must reach all of them), then
+ * this process times the PMSYNC alone.
+ */
+static void bench_pmsync(int k, int n)
+{
+	struct sync_state *s = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct region_counters a, b;
+	unsigned long long ipis = 0;
+	double t[REPS];
+	int fd = region_fd("bench", SPAN), i, r;
+	char *p;
+
+	if (fd < 0 || s == MAP_FAILED)
+		die("setup");
+	p = mmap(NULL, SPAN * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	s->round = -1;
+	for (i = 1; i < n; i++) {
+		if (fork() == 0) {
+			int seen = -1;
+
+			for (;;) {
+				while (s->round == seen)
+					sched_yield();
+				seen = s->round;
+				if (seen == REPS)
+					_exit(0);
+				dirty(p, k, seen);
+				__atomic_add_fetch(&s->ready, 1, __ATOMIC_SEQ_CST);
+			}
+		}
+	}
+	a = counters();
+	for (r = 0; r < REPS; r++) {
+		unsigned long long before;
+		double t0;
+
+		s->ready = 0;
+		__atomic_store_n(&s->round, r, __ATOMIC_SEQ_CST);
+		dirty(p, k, r);
+		while (__atomic_load_n(&s->ready, __ATOMIC_SEQ_CST) < n - 1)
+			sched_yield();
+		before = tlb_ipis();
+		t0 = now_us();
+		if (ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }))
+			die("PMSYNC");
+		t[r] = now_us() - t0;
+		ipis += tlb_ipis() - before;
+	}
+	b = counters();
+	s->round = REPS;
+	for (i = 1; i < n; i++)
+		wait(NULL);
+	/* Lines and fences of the PMSYNCs alone: the first writes' undo saves are counted apart. */
+	fprintf(out, "pmsync %d %d %.1f %.1f %.1f %.1f\n", k, n, median(t, REPS),
+		(double)(b.lines_written_back - a.lines_written_back - (b.undo_pages - a.undo_pages) * (PAGE / 64 + 1)) / REPS,
+		(double)(b.fences - a.fences - 2 * (b.undo_pages - a.undo_pages)) / REPS, (double)ipis / REPS);
+	munmap(p, SPAN * PAGE);
+	munmap(s, PAGE);
+	close(fd);
+	region_remove("bench");
+}
+
+/* The first write to each of 256 pages after a PMSYNC: the fault that saves the page. */
+static void bench_region_fault(void)
+{
+	double t[REPS];
+	int fd = region_fd("fault", SPAN), r;
+	char *p = mmap(NULL, SPAN * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	dirty(p, 256, 0);
+	for (r = 0; r < REPS; r++) {
+		double t0;
+
+		if (ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }))
+			die("PMSYNC");
+		t0 = now_us();
+		dirty(p, 256, r + 1);
+		t[r] = (now_us() - t0) / 256;
+	}
+	fprintf(out, "fault_region 1 1 %.2f 0 0 0\n", median(t, REPS));
+	munmap(p, SPAN * PAGE);
+	close(fd);
+	region_remove("fault");
+}
+
+/* PMSYNC of one dirty page in a region of @pages pages. */
+static void bench_size(const char *kind, unsigned long pages)
+{
+	double t[REPS];
+	int fd = region_fd("size", pages), r;
+	char *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	unsigned long i;
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	for (i = 0; i < pages; i += 64)
+		((volatile char *)p)[i * PAGE] = 1; /* map much of it, all clean after the PMSYNC */
+	if (ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }))
+		die("PMSYNC");
+	for (r = 0; r < REPS; r++) {
+		double t0;
+
+		p[PAGE * 7] = (char)r;
+		t0 = now_us();
+		if (ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }))
+			die("PMSYNC");
+		t[r] = now_us() - t0;
+	}
+	fprintf(out, "%s 1 1 %.1f 0 0 0\n", kind, median(t, REPS));
+	munmap(p, pages * PAGE);
+	close(fd);
+	region_remove("size");
+}
+
+static void measure_region(void)
+{
+	size_t a, b;
+
+	dev = open(REGION_DEVICE_PATH, O_RDWR);
+	if (dev < 0)
+		die(REGION_DEVICE_PATH);
+	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
+		for (b = 0; b < sizeof(ns) / sizeof(ns[0]); b++)
+			bench_pmsync(ks[a], ns[b]);
+	bench_region_fault();
+	bench_size("size_1m", 256);
+	bench_size("size_1g", 262144);
+}
+
+static void measure_ext4(const char *dir)
+{
+	char path[256];
+	double tm[REPS], tf[REPS], tw[REPS];
+	char buf[PAGE];
+	size_t a;
+	int fd, r, i;
+	char *p;
+
+	snprintf(path, sizeof(path), "%s/bench", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, SPAN * PAGE))
+		die(path);
+	p = mmap(NULL, SPAN * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	memset(p, 1, SPAN * PAGE); /* allocate every block first */
+	msync(p, SPAN * PAGE, MS_SYNC);
+	memset(buf, 2, sizeof(buf));
+	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
+		int k = ks[a];
+
+		for (r = 0; r < REPS; r++) {
+			double t0;
+
+			dirty(p, k, r);
+			t0 = now_us();
+			if (msync(p, SPAN * PAGE, MS_SYNC))
+				die("msync");
+			tm[r] = now_us() - t0;
+			t0 = now_us();
+			for (i = 0; i < k; i++)
+				if (pwrite(fd, buf, PAGE, (off_t)i * (SPAN / k) * PAGE) != (ssize_t)PAGE)
+					die("pwrite");
+			if (fsync(fd))
+				die("fsync");
+			tf[r] = now_us() - t0;
+		}
+		fprintf(out, "msync %d 1 %.1f 0 0 0\n", k, median(tm, REPS));
+		fprintf(out, "fsync %d 1 %.1f 0 0 0\n", k, median(tf, REPS));
+	}
+	/* The first write after msync: DAX write-protects clean pages to track them again. */
+	for (r = 0; r < REPS; r++) {
+		double t0;
+
+		if (msync(p, SPAN * PAGE, MS_SYNC))
+			die("msync");
+		t0 = now_us();
+		dirty(p, 256, r + 3);
+		tw[r] = (now_us() - t0) / 256;
+	}
+	fprintf(out, "fault_ext4 1 1 %.2f 0 0 0\n", median(tw, REPS));
+	munmap(p, SPAN * PAGE);
+	close(fd);
+	unlink(path);
+}
+
+struct row {
+	char kind[16];
+	int k, n;
+	double us, lines, fences, ipis;
+};
+
+static struct row rows[256];
+static int nrows;
+
+static struct row *find(const char *kind, int k, int n)
+{
+	int i;
+
+	for (i = 0; i < nrows; i++)
+		if (!strcmp(rows[i].kind, kind) && rows[i].k == k && rows[i].n == n)
+			return &rows[i];
+	return NULL;
+}
+
+static void report(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	struct row *r, *m, *s, *one;
+	size_t a, b;
+
+	if (!f)
+		die(file);
+	while (nrows < 256 && fscanf(f, "%15s %d %d %lf %lf %lf %lf", rows[nrows].kind, &rows[nrows].k,
+				     &rows[nrows].n, &rows[nrows].us, &rows[nrows].lines, &rows[nrows].fences,
+				     &rows[nrows].ipis) == 7)
+		nrows++;
+	fclose(f);
+	printf("PMSYNC latency (median of %d, microseconds, TCG guest) by dirty pages k and mapping processes n\n", REPS);
+	printf("%6s | %9s %9s %9s %9s | %8s %8s %8s | %9s %9s | %8s %8s\n", "k", "n=1", "n=2", "n=4", "n=8",
+	       "lines", "fences", "IPIs n=8", "msync", "wr+fsync", "msync/", "fsync/");
+	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
+		double lat[4] = { 0 };
+
+		for (b = 0; b < 4; b++)
+			lat[b] = (r = find("pmsync", ks[a], ns[b])) ? r->us : 0;
+		one = find("pmsync", ks[a], 1);
+		r = find("pmsync", ks[a], 8);
+		m = find("msync", ks[a], 1);
+		s = find("fsync", ks[a], 1);
+		printf("%6d | %9.0f %9.0f %9.0f %9.0f | %8.0f %8.0f %8.1f | %9.0f %9.0f | %7.1fx %7.1fx\n", ks[a], lat[0],
+		       lat[1], lat[2], lat[3], one ? one->lines : 0, one ? one->fences : 0, r ? r->ipis : 0,
+		       m ? m->us : 0, s ? s->us : 0, m && lat[0] > 0 ? m->us / lat[0] : 0,
+		       s && lat[0] > 0 ? s->us / lat[0] : 0);
+	}
+	printf("msync/, fsync/: how many times longer ext4-DAX takes than PMSYNC with n=1.\n");
+	one = find("pmsync", 1, 1);
+	r = find("pmsync", 1, 4);
+	printf("4 processes against 1, one dirty page: %.2fx (target: at most 1.5x)\n",
+	       one && r && one->us > 0 ? r->us / one->us : 0);
+	m = find("size_1m", 1, 1);
+	s = find("size_1g", 1, 1);
+	printf("one dirty page in a 1 GiB region against a 1 MiB one: %.0f us vs %.0f us, %.2fx (target: within 1.2x)\n",
+	       s ? s->us : 0, m ? m->us : 0, m && s && m->us > 0 ? s->us / m->us : 0);
+	m = find("msync", 1, 1);
+	printf("msync of one page against PMSYNC of one page: %.1fx (target: at least 5x)\n",
+	       m && one && one->us > 0 ? m->us / one->us : 0);
+	m = find("fault_region", 1, 1);
+	s = find("fault_ext4", 1, 1);
+	printf("first write to a page after a commit: region %.1f us (saves the page), ext4-DAX %.1f us\n",
+	       m ? m->us : 0, s ? s->us : 0);
+	printf("lines, fences: per PMSYNC, undo saves of first writes excluded (target: lines = 64 k + 1)\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "report")) {
+		report(argv[2]);
+		return 0;
+	}
+	if ((argc == 3 && !strcmp(argv[1], "region")) || (argc == 4 && !strcmp(argv[1], "ext4"))) {
+		out = fopen(argv[argc - 1], "a");
+		if (!out)
+			die(argv[argc - 1]);
+		setvbuf(out, NULL, _IOLBF, 0);
+		if (argc == 3)
+			measure_region();
+		else
+			measure_ext4(argv[2]);
+		fclose(out);
+		return 0;
+	}
+	fprintf(stderr, "usage: pmsync_bench region OUT | ext4 DIR OUT | report OUT\n");
+	return 2;
+}
