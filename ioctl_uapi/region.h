@@ -187,6 +187,12 @@ struct region_counters {
 #define REGION_IOC_RESIZE _IOW(REGION_IOC_MAGIC, 0x06, struct region_resize_args)
 #define REGION_IOC_LAYOUT _IOWR(REGION_IOC_MAGIC, 0x07, struct region_layout)
 #define REGION_IOC_COUNTERS _IOR(REGION_IOC_MAGIC, 0x08, struct region_counters)
+/*
+ * PMSYNC of every region the calling process has a file descriptor open on, one after another
+ * (each atomic on its own, as REGION_IOC_PMSYNC; not one snapshot across regions). Writes to *arg
+ * how many regions that was.
+ */
+#define REGION_IOC_PMSYNC_ALL _IOR(REGION_IOC_MAGIC, 0x09, __u64)
 
 /* On a region file descriptor. */
 #define REGION_IOC_FSTAT _IOR(REGION_IOC_MAGIC, 0x10, struct region_stat)

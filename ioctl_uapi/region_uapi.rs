@@ -228,6 +228,8 @@ pub const REGION_IOC_RESIZE: u32 = ioc::iow::<RegionResizeArgs>(REGION_IOC_MAGIC
 pub const REGION_IOC_LAYOUT: u32 = ioc::iowr::<RegionLayout>(REGION_IOC_MAGIC, 0x07);
 /// The device's counters.
 pub const REGION_IOC_COUNTERS: u32 = ioc::ior::<RegionCounters>(REGION_IOC_MAGIC, 0x08);
+/// PMSYNC of every region the calling process has open; writes how many.
+pub const REGION_IOC_PMSYNC_ALL: u32 = ioc::ior::<u64>(REGION_IOC_MAGIC, 0x09);
 /// Describes the region a file descriptor is open on.
 pub const REGION_IOC_FSTAT: u32 = ioc::ior::<RegionStat>(REGION_IOC_MAGIC, 0x10);
 /// Makes every store to the region durable atomically; writes the committed epoch (see region.h).

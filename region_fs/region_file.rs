@@ -51,6 +51,8 @@ extern "C" {
     fn region_install_fd(inode: *mut c_void, private: *mut c_void, writable: bool) -> i32;
     fn region_vmf_insert(vmf: *mut c_void, pfn: c_ulong, writable: bool) -> VmFault;
     fn region_unmap_pages(inode: *mut c_void, first: u64, count: u64);
+    fn region_next_open_region(next: *mut c_uint, file: *mut *mut c_void) -> *mut c_void;
+    fn region_put_file(file: *mut c_void);
 }
 
 /// What faults need of the region (its extents and size, changed only by resize), and which
@@ -411,6 +413,32 @@ impl PinnedDrop for OpenRegion {
         self.device.give_back_undo_slots(&slots);
         // SAFETY: the reference taken in `new` (type invariant), released once, here.
         unsafe { region_inode_put(self.inode) };
+    }
+}
+
+/// PMSYNC of every region the calling process has a file descriptor open on (each once, however
+/// many descriptors it has); returns how many regions that was.
+pub(crate) fn pmsync_all_open() -> Result<u64> {
+    let mut seen: KVec<usize> = KVec::new();
+    let mut next: c_uint = 0;
+    loop {
+        let mut file: *mut c_void = core::ptr::null_mut();
+        // SAFETY: `next` and `file` are valid for writes; called in process context.
+        let private = unsafe { region_next_open_region(&mut next, &mut file) };
+        if private.is_null() {
+            return Ok(seen.len() as u64);
+        }
+        let result = if seen.contains(&(private as usize)) {
+            Ok(())
+        } else {
+            // SAFETY: the reference to `file` that `region_next_open_region` took keeps the file,
+            // and so its private data, alive until `region_put_file` below.
+            unsafe { borrow(private) }.pmsync();
+            seen.push(private as usize, GFP_KERNEL).map_err(Error::from)
+        };
+        // SAFETY: drops the reference `region_next_open_region` took, once.
+        unsafe { region_put_file(file) };
+        result?;
     }
 }
 

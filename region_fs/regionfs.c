@@ -15,6 +15,7 @@
  * Lock order: mmap_lock, then the region's lock (Rust), then i_mmap_rwsem, then the PTE lock.
  */
 #include <linux/anon_inodes.h>
+#include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -201,4 +202,44 @@ vm_fault_t region_vmf_insert(struct vm_fault *vmf, unsigned long pfn, bool writa
 void region_unmap_pages(struct inode *inode, u64 first, u64 count)
 {
 	unmap_mapping_pages(inode->i_mapping, first, count, false);
+}
+
+struct region_found {
+	struct file *file;
+	unsigned int fd;
+};
+
+/* iterate_fd() callback (under the file table's spinlock): stops at the first region file. */
+static int region_match_file(const void *arg, struct file *file, unsigned int fd)
+{
+	struct region_found *found = (struct region_found *)arg;
+
+	if (file->f_op != &region_fops)
+		return 0;
+	get_file(file);
+	found->file = file;
+	found->fd = fd;
+	return 1;
+}
+
+/*
+ * The next region file the calling process has open at a descriptor >= *@next: returns its
+ * private data and stores a reference to the file in *@file (drop it with region_put_file()), and
+ * moves *@next past it; NULL when there is none.
+ */
+void *region_next_open_region(unsigned int *next, struct file **file)
+{
+	struct region_found found = { 0 };
+
+	if (!iterate_fd(current->files, *next, region_match_file, &found))
+		return NULL;
+	*next = found.fd + 1;
+	*file = found.file;
+	return found.file->private_data;
+}
+
+/* Drops the file reference region_next_open_region() took. */
+void region_put_file(struct file *file)
+{
+	fput(file);
 }

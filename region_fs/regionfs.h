@@ -19,6 +19,8 @@ void region_inode_put(struct inode *inode);
 int region_install_fd(struct inode *inode, void *private, bool writable);
 vm_fault_t region_vmf_insert(struct vm_fault *vmf, unsigned long pfn, bool writable);
 void region_unmap_pages(struct inode *inode, u64 first, u64 count);
+void *region_next_open_region(unsigned int *next, struct file **file);
+void region_put_file(struct file *file);
 
 /* Provided by Rust (region_fs/region_file.rs). */
 vm_fault_t region_rs_fault(void *region, struct vm_fault *vmf, u64 pgoff, bool write);

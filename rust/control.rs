@@ -10,6 +10,7 @@
 use crate::{
     device::{parse_name, RegionDevice},
     geometry::PAGE_SIZE,
+    region_file,
     uapi::*,
     RegionModule,
 };
@@ -123,6 +124,7 @@ impl MiscDevice for ControlFile {
                 write_out(arg, &l)
             }
             REGION_IOC_COUNTERS => write_out(arg, &dev.counters()),
+            REGION_IOC_PMSYNC_ALL => write_out(arg, &region_file::pmsync_all_open()?),
             _ => Err(ENOTTY),
         }
     }

@@ -310,6 +310,7 @@ fn rust_facts() -> BTreeMap<String, u64> {
     put("const REGION_IOC_COUNTERS", REGION_IOC_COUNTERS as u64);
     put("const REGION_IOC_FSTAT", REGION_IOC_FSTAT as u64);
     put("const REGION_IOC_PMSYNC", REGION_IOC_PMSYNC as u64);
+    put("const REGION_IOC_PMSYNC_ALL", REGION_IOC_PMSYNC_ALL as u64);
     m
 }
 

@@ -272,6 +272,41 @@ TEST_F(sync, deleting_a_region_with_uncommitted_stores_frees_its_undo_slots)
 	remove_region(self->dev, "after");
 }
 
+TEST_F(sync, pmsync_all_commits_every_region_this_process_has_open)
+{
+	struct region_open_args o = { .name = "all-a", .flags = REGION_OPEN_WRITE };
+	struct region_counters c0, c1;
+	struct region_stat st;
+	__u64 n = 0;
+	char *a, *b;
+	int ra = make_region(self->dev, "all-a", 4 * PAGE), rb = make_region(self->dev, "all-b", 4 * PAGE);
+	int ra2 = ioctl(self->dev, REGION_IOC_OPEN, &o); /* a second descriptor on the same region */
+
+	ASSERT_LE(0, ra);
+	ASSERT_LE(0, rb);
+	ASSERT_LE(0, ra2);
+	a = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, ra, 0);
+	b = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rb, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	a[0] = a[2 * PAGE] = b[PAGE] = 1;
+	c0 = counters(self->dev);
+	ASSERT_EQ(0, ioctl(self->dev, REGION_IOC_PMSYNC_ALL, &n));
+	c1 = counters(self->dev);
+	EXPECT_EQ(2U, n);
+	EXPECT_EQ(3U, c1.pages_written_back - c0.pages_written_back);
+	EXPECT_EQ(2U, c1.pmsyncs - c0.pmsyncs);
+	ASSERT_EQ(0, ioctl(rb, REGION_IOC_FSTAT, &st));
+	EXPECT_EQ(0U, st.open_files - 1);
+	munmap(a, 4 * PAGE);
+	munmap(b, 4 * PAGE);
+	close(ra);
+	close(ra2);
+	close(rb);
+	remove_region(self->dev, "all-a");
+	remove_region(self->dev, "all-b");
+}
+
 TEST_F(sync, undo_area_exhaustion_commits_automatically)
 {
 	struct region_layout l = { 0 };
