@@ -68,8 +68,10 @@ struct View {
     epoch: u64,
     /// One bit per page: saved to an undo slot (and so writable) in this epoch.
     dirty: KVVec<u64>,
-    /// The undo slots this epoch holds.
+    /// The undo slots this epoch holds, and the pages they saved, in fault order: what a commit
+    /// walks, so that its cost follows the dirty pages, not the region's size.
     slots: KVVec<u32>,
+    dirty_pages: KVVec<u64>,
 }
 
 impl View {
@@ -85,48 +87,18 @@ impl View {
         }
     }
 
-    /// The runs of dirty pages, in order, as (first page, pages).
-    fn dirty_runs(&self) -> DirtyRuns<'_> {
-        DirtyRuns {
-            bits: &self.dirty,
-            next: 0,
+    fn clear_dirty(&mut self, page: u64) {
+        if let Some(w) = self.dirty.get_mut((page / 64) as usize) {
+            *w &= !(1 << (page % 64));
         }
     }
 }
 
-/// Iterator over the runs of set bits of a dirty bitmap.
-struct DirtyRuns<'a> {
-    bits: &'a [u64],
-    next: u64,
-}
-
-impl Iterator for DirtyRuns<'_> {
-    type Item = (u64, u64);
-
-    fn next(&mut self) -> Option<(u64, u64)> {
-        let total = self.bits.len() as u64 * 64;
-        let bit = |p: u64| self.bits[(p / 64) as usize] & (1 << (p % 64)) != 0;
-        let mut p = self.next;
-        while p < total && !bit(p) {
-            // Skip clear words whole.
-            if p % 64 == 0 && self.bits[(p / 64) as usize] == 0 {
-                p += 64;
-            } else {
-                p += 1;
-            }
-        }
-        if p >= total {
-            self.next = total;
-            return None;
-        }
-        let first = p;
-        while p < total && bit(p) {
-            p += 1;
-        }
-        self.next = p;
-        Some((first, p - first))
-    }
-}
+/// Up to this many dirty pages, PMSYNC removes their mappings page by page; beyond it, in one
+/// call over the span from the first to the last, so that scattered pages still cost one TLB
+/// shootdown round per mapping (clean pages in the span are unmapped too and fault again on
+/// their next access).
+const UNMAP_ONE_BY_ONE: usize = 8;
 
 fn bitmap_words(pages: u64) -> usize {
     pages.div_ceil(64) as usize
@@ -181,6 +153,7 @@ impl OpenRegion {
                     epoch,
                     dirty,
                     slots: KVVec::new(),
+                    dirty_pages: KVVec::new(),
                 }),
             }),
             GFP_KERNEL,
@@ -326,6 +299,11 @@ impl OpenRegion {
             self.device.give_back_undo_slots(&[slot]);
             return Err(VM_FAULT_OOM);
         }
+        if view.dirty_pages.push(pgoff, GFP_KERNEL).is_err() {
+            let _ = view.slots.pop();
+            self.device.give_back_undo_slots(&[slot]);
+            return Err(VM_FAULT_OOM);
+        }
         let header = UndoHeader {
             region: self.index,
             page: pgoff,
@@ -351,19 +329,26 @@ impl OpenRegion {
         }
         let counters = &self.device.op_counters;
         // No CPU may store to a dirty page from here on: remove every mapping of them.
-        for (first, pages) in view.dirty_runs() {
+        let pages = &view.dirty_pages;
+        if pages.len() <= UNMAP_ONE_BY_ONE {
+            for &p in pages.iter() {
+                // SAFETY: `self.inode` is live (type invariant).
+                unsafe { region_unmap_pages(self.inode, p, 1) };
+                counters.unmap_rounds.fetch_add(1, Relaxed);
+            }
+        } else {
+            let first = pages.iter().copied().min().unwrap_or(0);
+            let last = pages.iter().copied().max().unwrap_or(0);
             // SAFETY: `self.inode` is live (type invariant).
-            unsafe { region_unmap_pages(self.inode, first, pages) };
+            unsafe { region_unmap_pages(self.inode, first, last - first + 1) };
             counters.unmap_rounds.fetch_add(1, Relaxed);
         }
         let mut pm = self.device.pm();
         let mut written = 0;
-        for (first, pages) in view.dirty_runs() {
-            for p in first..first + pages {
-                if let Some(page) = view.region.device_page(p) {
-                    pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
-                    written += 1;
-                }
+        for &p in pages.iter() {
+            if let Some(page) = view.region.device_page(p) {
+                pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
+                written += 1;
             }
         }
         pm.fence();
@@ -371,7 +356,11 @@ impl OpenRegion {
         view.epoch = ops::advance_epoch(&mut pm, &self.device.layout, self.index, committed);
         self.device.give_back_undo_slots(&view.slots);
         view.slots.clear();
-        view.dirty.iter_mut().for_each(|w| *w = 0);
+        for i in 0..view.dirty_pages.len() {
+            let p = view.dirty_pages[i];
+            view.clear_dirty(p);
+        }
+        view.dirty_pages.clear();
         counters.pages_written_back.fetch_add(written, Relaxed);
         counters.pmsyncs.fetch_add(1, Relaxed);
         committed

@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,44 +131,38 @@ static void dirty(volatile char *p, int k, int round)
 		p[(unsigned long)i * (SPAN / k) * PAGE] = (char)round;
 }
 
-struct sync_state {
-	volatile int round;
-	volatile int ready;
-};
-
 /*
  * PMSYNC of k dirty pages with n processes mapping the region: every process stores to each of
  * the k pages (so each has them mapped writable, and the shootdown must reach all of them), then
- * this process times the PMSYNC alone.
+ * this process times the PMSYNC alone. The other processes wait in read() meanwhile, so they do
+ * not compete for the CPUs.
  */
 static void bench_pmsync(int k, int n)
 {
-	struct sync_state *s = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct region_counters a, b;
 	unsigned long long ipis = 0;
+	int go[8][2], done[2], i, r;
 	double t[REPS];
-	int fd = region_fd("bench", SPAN), i, r;
-	char *p;
+	int fd = region_fd("bench", SPAN);
+	char *p, c = 0;
 
-	if (fd < 0 || s == MAP_FAILED)
+	if (fd < 0 || pipe(done))
 		die("setup");
 	p = mmap(NULL, SPAN * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		die("mmap");
-	s->round = -1;
 	for (i = 1; i < n; i++) {
+		if (pipe(go[i]))
+			die("pipe");
 		if (fork() == 0) {
-			int seen = -1;
+			char round;
 
-			for (;;) {
-				while (s->round == seen)
-					sched_yield();
-				seen = s->round;
-				if (seen == REPS)
-					_exit(0);
-				dirty(p, k, seen);
-				__atomic_add_fetch(&s->ready, 1, __ATOMIC_SEQ_CST);
+			while (read(go[i][0], &round, 1) == 1 && round != 'q') {
+				dirty(p, k, round);
+				if (write(done[1], &round, 1) != 1)
+					_exit(1);
 			}
+			_exit(0);
 		}
 	}
 	a = counters();
@@ -177,11 +170,14 @@ static void bench_pmsync(int k, int n)
 		unsigned long long before;
 		double t0;
 
-		s->ready = 0;
-		__atomic_store_n(&s->round, r, __ATOMIC_SEQ_CST);
+		c = (char)r;
+		for (i = 1; i < n; i++)
+			if (write(go[i][1], &c, 1) != 1)
+				die("go");
 		dirty(p, k, r);
-		while (__atomic_load_n(&s->ready, __ATOMIC_SEQ_CST) < n - 1)
-			sched_yield();
+		for (i = 1; i < n; i++)
+			if (read(done[0], &c, 1) != 1)
+				die("done");
 		before = tlb_ipis();
 		t0 = now_us();
 		if (ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }))
@@ -190,15 +186,21 @@ static void bench_pmsync(int k, int n)
 		ipis += tlb_ipis() - before;
 	}
 	b = counters();
-	s->round = REPS;
-	for (i = 1; i < n; i++)
+	for (i = 1; i < n; i++) {
+		c = 'q';
+		if (write(go[i][1], &c, 1) != 1)
+			die("quit");
+		close(go[i][0]);
+		close(go[i][1]);
 		wait(NULL);
+	}
+	close(done[0]);
+	close(done[1]);
 	/* Lines and fences of the PMSYNCs alone: the first writes' undo saves are counted apart. */
 	fprintf(out, "pmsync %d %d %.1f %.1f %.1f %.1f\n", k, n, median(t, REPS),
 		(double)(b.lines_written_back - a.lines_written_back - (b.undo_pages - a.undo_pages) * (PAGE / 64 + 1)) / REPS,
 		(double)(b.fences - a.fences - 2 * (b.undo_pages - a.undo_pages)) / REPS, (double)ipis / REPS);
 	munmap(p, SPAN * PAGE);
-	munmap(s, PAGE);
 	close(fd);
 	region_remove("bench");
 }
