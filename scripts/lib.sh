@@ -7,7 +7,17 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+export HOME
 REGION_CACHE=${REGION_CACHE:-$HOME/.cache/region-system}
+# debootstrap, chroot and unshare live in the sbin folders, which a minimal PATH may lack.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
+export PATH
+# rustup installs cargo under ~/.cargo/bin, which a non-login environment may leave off PATH.
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+	PATH=$HOME/.cargo/bin:$PATH
+	export PATH
+fi
 mkdir -p "$REGION_CACHE"
 
 # The Debian package whose source the guest kernel is built from. Pinned: when the archive moves on
