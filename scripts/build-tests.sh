@@ -15,6 +15,10 @@ for src in "$REPO"/tests/guest/*.c; do
 	log "compiling guest test $name"
 	static_c "$out/bin/$name" "$src" -I "$kdir/tools/testing/selftests" || die "compiling $src failed"
 done
+log "compiling the region library's guest test (Rust, static)"
+(cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release -p region \
+	--example lib_test --target x86_64-unknown-linux-gnu) >&2 || die "building lib_test failed"
+cp "$REPO/target/x86_64-unknown-linux-gnu/release/examples/lib_test" "$out/bin/lib_test"
 log "compiling rtool"
 static_c "$out/bin/rtool" "$REPO/user/examples/rtool.c" || die "compiling rtool failed"
 echo "$out"

@@ -1,0 +1,180 @@
+//! The ioctls, through rustix. Every structure and number comes from `region-uapi`, the Rust
+//! mirror of `region.h` that a host test checks against the header.
+
+use region_uapi as uapi;
+use rustix::fd::{AsFd, FromRawFd, OwnedFd};
+use rustix::io::Result;
+use rustix::ioctl::{ioctl, Getter, Ioctl, IoctlOutput, Opcode, Setter, Updater};
+use std::ffi::c_void;
+
+/// `REGION_IOC_OPEN`, whose result is the new file descriptor.
+struct OpenRegion(uapi::RegionOpenArgs);
+
+// SAFETY: the opcode is REGION_IOC_OPEN, which reads a `RegionOpenArgs` through the pointer and
+// returns a new file descriptor, which `output_from_ptr` takes ownership of.
+unsafe impl Ioctl for OpenRegion {
+    type Output = OwnedFd;
+    const IS_MUTATING: bool = false;
+
+    fn opcode(&self) -> Opcode {
+        uapi::REGION_IOC_OPEN as Opcode
+    }
+
+    fn as_ptr(&mut self) -> *mut c_void {
+        (&raw mut self.0).cast()
+    }
+
+    unsafe fn output_from_ptr(out: IoctlOutput, _: *mut c_void) -> Result<OwnedFd> {
+        // SAFETY: on success the ioctl's result is a new descriptor that nothing else owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(out) })
+    }
+}
+
+pub(crate) fn device_info(fd: impl AsFd) -> Result<uapi::RegionDeviceInfo> {
+    let mut info = uapi::RegionDeviceInfo::default();
+    // SAFETY: REGION_IOC_DEVICE_INFO reads and writes one `RegionDeviceInfo`.
+    unsafe {
+        ioctl(
+            fd,
+            Updater::<{ uapi::REGION_IOC_DEVICE_INFO as Opcode }, _>::new(&mut info),
+        )?
+    };
+    Ok(info)
+}
+
+pub(crate) fn create(fd: impl AsFd, args: uapi::RegionCreateArgs) -> Result<()> {
+    // SAFETY: REGION_IOC_CREATE reads one `RegionCreateArgs`.
+    unsafe {
+        ioctl(
+            fd,
+            Setter::<{ uapi::REGION_IOC_CREATE as Opcode }, _>::new(args),
+        )
+    }
+}
+
+pub(crate) fn open(fd: impl AsFd, args: uapi::RegionOpenArgs) -> Result<OwnedFd> {
+    // SAFETY: see `OpenRegion`.
+    unsafe { ioctl(fd, OpenRegion(args)) }
+}
+
+pub(crate) fn delete(fd: impl AsFd, args: uapi::RegionNameArgs) -> Result<()> {
+    // SAFETY: REGION_IOC_DELETE reads one `RegionNameArgs`.
+    unsafe {
+        ioctl(
+            fd,
+            Setter::<{ uapi::REGION_IOC_DELETE as Opcode }, _>::new(args),
+        )
+    }
+}
+
+pub(crate) fn stat(fd: impl AsFd, mut stat: uapi::RegionStat) -> Result<uapi::RegionStat> {
+    // SAFETY: REGION_IOC_STAT reads and writes one `RegionStat`.
+    unsafe {
+        ioctl(
+            fd,
+            Updater::<{ uapi::REGION_IOC_STAT as Opcode }, _>::new(&mut stat),
+        )?
+    };
+    Ok(stat)
+}
+
+pub(crate) fn fstat(fd: impl AsFd) -> Result<uapi::RegionStat> {
+    // SAFETY: REGION_IOC_FSTAT writes one `RegionStat`.
+    unsafe {
+        ioctl(
+            fd,
+            Getter::<{ uapi::REGION_IOC_FSTAT as Opcode }, uapi::RegionStat>::new(),
+        )
+    }
+}
+
+pub(crate) fn resize(fd: impl AsFd, args: uapi::RegionResizeArgs) -> Result<()> {
+    // SAFETY: REGION_IOC_RESIZE reads one `RegionResizeArgs`.
+    unsafe {
+        ioctl(
+            fd,
+            Setter::<{ uapi::REGION_IOC_RESIZE as Opcode }, _>::new(args),
+        )
+    }
+}
+
+/// Fills `entries`; returns how many regions exist (possibly more than fit).
+pub(crate) fn list(fd: impl AsFd, entries: &mut [uapi::RegionStat]) -> Result<u32> {
+    let mut args = uapi::RegionListArgs {
+        entries: entries.as_mut_ptr() as u64,
+        capacity: entries.len() as u32,
+        count: 0,
+        reserved: [0; 2],
+    };
+    // SAFETY: REGION_IOC_LIST reads and writes one `RegionListArgs`, and writes at most
+    // `capacity` `RegionStat`s at `entries`, which points at that many.
+    unsafe {
+        ioctl(
+            fd,
+            Updater::<{ uapi::REGION_IOC_LIST as Opcode }, _>::new(&mut args),
+        )?
+    };
+    Ok(args.count)
+}
+
+pub(crate) fn layout(
+    fd: impl AsFd,
+    name: [u8; uapi::REGION_NAME_MAX],
+) -> Result<uapi::RegionLayout> {
+    let mut l = uapi::RegionLayout {
+        name,
+        device_pages: 0,
+        table_start: 0,
+        table_pages: 0,
+        undo_header_start: 0,
+        undo_header_pages: 0,
+        undo_data_start: 0,
+        data_start: 0,
+        data_pages: 0,
+        free_pages: 0,
+        table_entries: 0,
+        undo_slots: 0,
+        regions: 0,
+        nr_extents: 0,
+        extents: [uapi::RegionExtent::default(); uapi::REGION_MAX_EXTENTS],
+        reserved: [0; 4],
+    };
+    // SAFETY: REGION_IOC_LAYOUT reads and writes one `RegionLayout`.
+    unsafe {
+        ioctl(
+            fd,
+            Updater::<{ uapi::REGION_IOC_LAYOUT as Opcode }, _>::new(&mut l),
+        )?
+    };
+    Ok(l)
+}
+
+pub(crate) fn counters(fd: impl AsFd) -> Result<uapi::RegionCounters> {
+    // SAFETY: REGION_IOC_COUNTERS writes one `RegionCounters`.
+    unsafe {
+        ioctl(
+            fd,
+            Getter::<{ uapi::REGION_IOC_COUNTERS as Opcode }, uapi::RegionCounters>::new(),
+        )
+    }
+}
+
+pub(crate) fn pmsync(fd: impl AsFd) -> Result<u64> {
+    // SAFETY: REGION_IOC_PMSYNC writes one `u64`.
+    unsafe {
+        ioctl(
+            fd,
+            Getter::<{ uapi::REGION_IOC_PMSYNC as Opcode }, u64>::new(),
+        )
+    }
+}
+
+pub(crate) fn pmsync_all(fd: impl AsFd) -> Result<u64> {
+    // SAFETY: REGION_IOC_PMSYNC_ALL writes one `u64`.
+    unsafe {
+        ioctl(
+            fd,
+            Getter::<{ uapi::REGION_IOC_PMSYNC_ALL as Opcode }, u64>::new(),
+        )
+    }
+}

@@ -1,0 +1,284 @@
+//! The Region System from Rust: named persistent memory regions that any number of processes
+//! map and use with plain loads and stores, made durable atomically by [`Region::pmsync`].
+//!
+//! ```no_run
+//! use region::{Access, Device};
+//!
+//! let dev = Device::open()?;
+//! dev.create("orders", 1 << 20, 0o600)?;
+//! let region = dev.open_region("orders", Access::ReadWrite)?;
+//! let mut map = region.map()?;
+//! map.as_mut_slice()[..5].copy_from_slice(b"hello");
+//! let epoch = region.pmsync()?; // durable now, all or nothing
+//! println!("committed epoch {epoch}");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Errors are [`std::io::Error`]s of the errno's kind whose message names the region
+//! ("region 'orders': Permission denied (os error 13)"); [`errno`] gives the kernel's errno.
+//! The module's semantics (what each errno means, the PMSYNC guarantee) are in the README and in
+//! `region.h`.
+
+mod error;
+mod ioctl;
+mod mapping;
+
+pub use error::{errno, RegionError};
+pub use mapping::Mapping;
+pub use region_uapi::{RegionCounters, RegionLayout, RegionStat};
+
+use region_uapi as uapi;
+use rustix::fd::OwnedFd;
+use rustix::fs::{open, Mode, OFlags};
+use std::io;
+
+/// The control device, `/dev/region`.
+#[derive(Debug)]
+pub struct Device {
+    fd: OwnedFd,
+}
+
+/// How a region is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read only: maps `PROT_READ`.
+    ReadOnly,
+    /// Read and write: needs write permission on the region.
+    ReadWrite,
+}
+
+/// A file descriptor open on one region.
+#[derive(Debug)]
+pub struct Region {
+    fd: OwnedFd,
+    name: String,
+    size: u64,
+    access: Access,
+}
+
+/// A region's name as the ABI carries it: 1-63 bytes, NUL padded.
+fn name_field(name: &str) -> io::Result<[u8; uapi::REGION_NAME_MAX]> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.contains(&b'/') || bytes.contains(&0) {
+        return Err(RegionError::new(
+            name,
+            io::Error::from_raw_os_error(rustix::io::Errno::INVAL.raw_os_error()),
+        )
+        .into());
+    }
+    if bytes.len() >= uapi::REGION_NAME_MAX {
+        return Err(RegionError::new(
+            name,
+            io::Error::from_raw_os_error(rustix::io::Errno::NAMETOOLONG.raw_os_error()),
+        )
+        .into());
+    }
+    let mut field = [0u8; uapi::REGION_NAME_MAX];
+    field[..bytes.len()].copy_from_slice(bytes);
+    Ok(field)
+}
+
+/// The name in a name field, up to its first NUL.
+fn name_of(field: &[u8; uapi::REGION_NAME_MAX]) -> String {
+    let len = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    String::from_utf8_lossy(&field[..len]).into_owned()
+}
+
+impl Device {
+    /// Opens `/dev/region`.
+    pub fn open() -> io::Result<Self> {
+        Self::open_path(uapi::REGION_DEVICE_PATH)
+    }
+
+    /// Opens the control device at `path`.
+    pub fn open_path(path: &str) -> io::Result<Self> {
+        let fd = open(path, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).map_err(|e| {
+            io::Error::new(
+                io::Error::from(e).kind(),
+                format!("{path}: {}", io::Error::from(e)),
+            )
+        })?;
+        Ok(Self { fd })
+    }
+
+    /// The ABI version and the device's size and page size.
+    pub fn info(&self) -> io::Result<uapi::RegionDeviceInfo> {
+        ioctl::device_info(&self.fd).map_err(|e| RegionError::device(e).into())
+    }
+
+    /// Creates a region of `size` bytes (rounded up to whole pages), all zeros, with permission
+    /// bits `mode`, owned by the caller.
+    pub fn create(&self, name: &str, size: u64, mode: u32) -> io::Result<()> {
+        let args = uapi::RegionCreateArgs {
+            name: name_field(name)?,
+            size,
+            mode,
+            flags: 0,
+            reserved: [0; 4],
+        };
+        ioctl::create(&self.fd, args).map_err(|e| RegionError::new(name, e).into())
+    }
+
+    /// Opens a region.
+    pub fn open_region(&self, name: &str, access: Access) -> io::Result<Region> {
+        let flags = if access == Access::ReadWrite {
+            uapi::REGION_OPEN_WRITE
+        } else {
+            0
+        };
+        let args = uapi::RegionOpenArgs {
+            name: name_field(name)?,
+            flags,
+            reserved32: 0,
+            reserved: [0; 3],
+        };
+        let fd =
+            ioctl::open(&self.fd, args).map_err(|e| io::Error::from(RegionError::new(name, e)))?;
+        let stat = ioctl::fstat(&fd).map_err(|e| io::Error::from(RegionError::new(name, e)))?;
+        Ok(Region {
+            fd,
+            name: name.to_string(),
+            size: stat.size,
+            access,
+        })
+    }
+
+    /// Deletes a region (the owner, or `CAP_SYS_ADMIN`; no file may be open on it).
+    pub fn delete(&self, name: &str) -> io::Result<()> {
+        let args = uapi::RegionNameArgs {
+            name: name_field(name)?,
+            reserved: [0; 2],
+        };
+        ioctl::delete(&self.fd, args).map_err(|e| RegionError::new(name, e).into())
+    }
+
+    /// Describes a region.
+    pub fn stat(&self, name: &str) -> io::Result<RegionStat> {
+        let mut stat = zeroed_stat();
+        stat.name = name_field(name)?;
+        ioctl::stat(&self.fd, stat).map_err(|e| RegionError::new(name, e).into())
+    }
+
+    /// Gives a region a new size in bytes (rounded up to pages).
+    pub fn resize(&self, name: &str, size: u64) -> io::Result<()> {
+        let args = uapi::RegionResizeArgs {
+            name: name_field(name)?,
+            size,
+            reserved: [0; 3],
+        };
+        ioctl::resize(&self.fd, args).map_err(|e| RegionError::new(name, e).into())
+    }
+
+    /// Every region, in table order.
+    pub fn list(&self) -> io::Result<Vec<RegionStat>> {
+        let mut capacity = 64;
+        loop {
+            let mut entries = vec![zeroed_stat(); capacity];
+            let count = ioctl::list(&self.fd, &mut entries)
+                .map_err(|e| io::Error::from(RegionError::device(e)))?;
+            if count as usize <= capacity {
+                entries.truncate(count as usize);
+                return Ok(entries);
+            }
+            capacity = count as usize;
+        }
+    }
+
+    /// The on-PM layout of the device, and of `name`'s extents when given.
+    pub fn layout(&self, name: Option<&str>) -> io::Result<RegionLayout> {
+        let field = match name {
+            Some(n) => name_field(n)?,
+            None => [0; uapi::REGION_NAME_MAX],
+        };
+        ioctl::layout(&self.fd, field).map_err(|e| match name {
+            Some(n) => RegionError::new(n, e).into(),
+            None => RegionError::device(e).into(),
+        })
+    }
+
+    /// The device's counters.
+    pub fn counters(&self) -> io::Result<RegionCounters> {
+        ioctl::counters(&self.fd).map_err(|e| RegionError::device(e).into())
+    }
+
+    /// PMSYNC of every region this process has open; returns how many.
+    pub fn pmsync_all(&self) -> io::Result<u64> {
+        ioctl::pmsync_all(&self.fd).map_err(|e| RegionError::device(e).into())
+    }
+}
+
+impl Region {
+    /// The region's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The region's size in bytes when it was opened.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Describes the region now.
+    pub fn stat(&self) -> io::Result<RegionStat> {
+        ioctl::fstat(&self.fd).map_err(|e| RegionError::new(&self.name, e).into())
+    }
+
+    /// Makes every store any process made to the region durable, atomically; returns the
+    /// committed epoch.
+    pub fn pmsync(&self) -> io::Result<u64> {
+        ioctl::pmsync(&self.fd).map_err(|e| RegionError::new(&self.name, e).into())
+    }
+
+    /// Maps the whole region (shared; writable if opened [`Access::ReadWrite`]). The mapping
+    /// stays valid after this `Region` is dropped, as mappings of closed files do.
+    pub fn map(&self) -> io::Result<Mapping> {
+        Mapping::new(&self.fd, self.size, self.access == Access::ReadWrite)
+            .map_err(|e| RegionError::new(&self.name, e).into())
+    }
+}
+
+/// A `RegionStat` of zeros, to fill in.
+pub fn zeroed_stat() -> RegionStat {
+    RegionStat {
+        name: [0; uapi::REGION_NAME_MAX],
+        size: 0,
+        epoch: 0,
+        uid: 0,
+        gid: 0,
+        mode: 0,
+        index: 0,
+        nr_extents: 0,
+        open_files: 0,
+        reserved: [0; 4],
+    }
+}
+
+/// The name a [`RegionStat`] carries, as text.
+pub fn stat_name(stat: &RegionStat) -> String {
+    name_of(&stat.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_before_any_call() {
+        assert!(name_field("orders").is_ok());
+        assert_eq!(name_field(&"x".repeat(63)).expect("63 bytes fit")[62], b'x');
+        let too_long = name_field(&"x".repeat(64)).unwrap_err();
+        assert_eq!(errno(&too_long), Some(36), "ENAMETOOLONG");
+        assert!(too_long.to_string().contains("region 'xxxx"), "{too_long}");
+        assert_eq!(errno(&name_field("").unwrap_err()), Some(22));
+        assert_eq!(errno(&name_field("a/b").unwrap_err()), Some(22));
+    }
+
+    #[test]
+    fn name_fields_round_trip() {
+        let field = name_field("kvs").expect("valid");
+        assert_eq!(name_of(&field), "kvs");
+        let mut stat = zeroed_stat();
+        stat.name = field;
+        assert_eq!(stat_name(&stat), "kvs");
+    }
+}
