@@ -17,8 +17,9 @@ for src in "$REPO"/tests/guest/*.c; do
 done
 log "compiling the region library's guest test (Rust, static)"
 (cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release -p region \
-	--example lib_test --target x86_64-unknown-linux-gnu) >&2 || die "building lib_test failed"
+	--example lib_test -p regionctl --bin regionctl --target x86_64-unknown-linux-gnu) >&2 || die "building the Rust guest programs failed"
 cp "$REPO/target/x86_64-unknown-linux-gnu/release/examples/lib_test" "$out/bin/lib_test"
+cp "$REPO/target/x86_64-unknown-linux-gnu/release/regionctl" "$out/bin/regionctl"
 log "compiling rtool"
 static_c "$out/bin/rtool" "$REPO/user/examples/rtool.c" || die "compiling rtool failed"
 echo "$out"

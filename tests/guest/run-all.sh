@@ -22,6 +22,7 @@ run device_test /tests/bin/device_test
 run region_test /tests/bin/region_test
 run pmsync_test /tests/bin/pmsync_test
 run lib_test /tests/bin/lib_test
+run regionctl sh /tests/regionctl.sh
 run persistence_write sh /tests/persistence.sh write
 run persistence_reload sh /tests/persistence.sh reload
 rmmod region

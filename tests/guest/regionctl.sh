@@ -1,0 +1,58 @@
+#!/bin/sh
+# regionctl.sh - every regionctl command, its output, and its errors: the exact message on stderr
+# ("regionctl: region 'NAME': REASON") and the exit status (1 for a failure, 2 for bad usage).
+#
+# Expects region.ko loaded on a formatted device with no region named "ctl*"; removes what it
+# creates.
+. /tests/tap.sh
+
+RC=/tests/bin/regionctl
+
+# expect STATUS OUTPUT_PATTERN COMMAND...: the command exits STATUS and its stdout+stderr has a
+# line matching OUTPUT_PATTERN (a grep basic regular expression).
+expect() {
+	local status=$1 pattern=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	[ "$rc" = "$status" ] || { echo "'$*' exited $rc, expected $status; it said:"; echo "$out"; return 1; }
+	echo "$out" | grep -q -- "$pattern" || { echo "'$*' said:"; echo "$out"; echo "expected a line matching: $pattern"; return 1; }
+}
+
+create() { expect 0 "^created region 'ctl': 1 MiB, mode 644$" $RC create ctl 1M --mode 644; }
+create_existing() { expect 1 "^regionctl: region 'ctl': File exists (os error 17)$" $RC create ctl 4K; }
+create_bad_size() { expect 2 "unknown unit 'X'" $RC create ctl2 4X; }
+create_too_big() { expect 1 "^regionctl: region 'ctl2': No space left on device (os error 28)$" $RC create ctl2 64G; }
+create_bad_name() { expect 1 "^regionctl: region 'a/b': Invalid argument (os error 22)$" $RC create a/b 4K; }
+ls_table() { expect 0 "^ctl  *1 MiB  *644  *0  *0  *[0-9][0-9]*  *0$" $RC ls; }
+ls_json() { expect 0 '"name":"ctl","size":1048576,"mode":"644","uid":0,"gid":0' $RC ls --json; }
+stat_region() { expect 0 "^size: 1 MiB (1048576 bytes)$" $RC stat ctl; }
+resize_region() { expect 0 "^region 'ctl' is now 2 MiB$" $RC resize ctl 2M; }
+sync_region() { expect 0 "^region 'ctl': PMSYNC committed epoch [0-9][0-9]*$" $RC sync ctl; }
+layout_region() { expect 0 "^region 'ctl': 1 extents$" $RC layout ctl; }
+info() { expect 0 "^ABI version: 1$" $RC info; }
+missing() { expect 1 "^regionctl: region 'nope': No such file or directory (os error 2)$" $RC rm nope; }
+device_closed_to_others() {
+	expect 1 "^regionctl: /dev/region: Permission denied (os error 13)$" /tests/bin/runas 65534 65534 $RC ls
+}
+not_the_owner() {
+	chmod 0666 /dev/region
+	expect 1 "^regionctl: region 'ctl': Operation not permitted (os error 1)$" /tests/bin/runas 65534 65534 $RC rm ctl
+	local rc=$?
+	chmod 0600 /dev/region
+	return $rc
+}
+remove() { expect 0 "^deleted region 'ctl'$" $RC rm ctl; }
+help_for_every_command() {
+	local c
+	for c in info create ls stat rm resize sync layout; do
+		expect 0 "^Usage: regionctl $c" $RC $c --help || return 1
+	done
+}
+
+tap_plan 17
+for t in create create_existing create_bad_size create_too_big create_bad_name ls_table ls_json \
+	stat_region resize_region sync_region layout_region info missing device_closed_to_others \
+	not_the_owner remove help_for_every_command; do
+	tap_test "regionctl_$t" "$t"
+done
+tap_done
