@@ -3,6 +3,7 @@
 //! Every command talks to `/dev/region` (or `--device PATH`). Errors go to stderr as
 //! "regionctl: region 'NAME': REASON" and the exit status is 1 (2 for bad usage).
 
+mod check;
 mod size;
 
 use clap::{Parser, Subcommand};
@@ -71,6 +72,16 @@ enum Command {
         /// The region (the device only when left out).
         name: Option<String>,
     },
+    /// Check a device offline: a pmem image file or a block device the module is not attached to.
+    /// Reports every inconsistency; exits 1 if there is any.
+    Check {
+        /// The image file or block device.
+        image: String,
+        /// Where the Region System starts in it, in bytes (default: after the fsdax info block if
+        /// there is one, else 0).
+        #[arg(long)]
+        offset: Option<u64>,
+    },
 }
 
 fn parse_mode(text: &str) -> Result<u32, String> {
@@ -92,8 +103,12 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> io::Result<()> {
+    if let Command::Check { image, offset } = &cli.command {
+        return check_image(image, *offset);
+    }
     let dev = Device::open_path(&cli.device)?;
     match &cli.command {
+        Command::Check { .. } => unreachable!("handled above"),
         Command::Info => {
             let i = dev.info()?;
             println!("device: {}", cli.device);
@@ -181,6 +196,52 @@ fn run(cli: &Cli) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn check_image(image: &str, offset: Option<u64>) -> io::Result<()> {
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{image}: {e}"));
+    let file = std::fs::File::open(image).map_err(named)?;
+    let len = file_len(&file).map_err(named)?;
+    let offset = match offset {
+        Some(o) => o,
+        None => check::find_offset(&file).map_err(named)?,
+    };
+    let mut last = 0;
+    let report = check::check(&file, len, offset, &mut |done| {
+        let pct = (done * 100.0) as u32;
+        if pct >= last + 10 {
+            eprintln!("checking {image}: {pct}%");
+            last = pct;
+        }
+    })
+    .map_err(named)?;
+    println!("{image}: Region System at byte {}", report.offset);
+    println!(
+        "regions: {}, data pages used: {}, free: {}",
+        report.regions, report.used_pages, report.free_pages
+    );
+    println!(
+        "undo pages the next attach rolls back: {}",
+        report.pending_undo
+    );
+    if report.problems.is_empty() {
+        println!("no inconsistencies");
+        return Ok(());
+    }
+    for p in &report.problems {
+        println!("inconsistency: {p}");
+    }
+    Err(io::Error::other(format!(
+        "{image}: {} inconsistencies",
+        report.problems.len()
+    )))
+}
+
+/// The size of a file or block device.
+fn file_len(file: &std::fs::File) -> io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = file;
+    f.seek(SeekFrom::End(0))
 }
 
 fn print_table(all: &[RegionStat]) {
