@@ -178,6 +178,18 @@ struct region_counters {
 	__u64 reserved[7];
 };
 
+/*
+ * struct region_format_args - REGION_IOC_FORMAT: erase every region and write a new, empty layout
+ * of the same geometry. Needs CAP_SYS_ADMIN (EPERM); EBUSY while any region is open or holds
+ * stores not yet committed.
+ * @flags: in: 0.
+ */
+struct region_format_args {
+	__u32 flags;
+	__u32 reserved32;
+	__u64 reserved[3];
+};
+
 /* On /dev/region. Errors: see README, "The user ABI". */
 #define REGION_IOC_CREATE _IOW(REGION_IOC_MAGIC, 0x01, struct region_create_args)
 #define REGION_IOC_OPEN _IOW(REGION_IOC_MAGIC, 0x02, struct region_open_args)
@@ -193,6 +205,7 @@ struct region_counters {
  * how many regions that was.
  */
 #define REGION_IOC_PMSYNC_ALL _IOR(REGION_IOC_MAGIC, 0x09, __u64)
+#define REGION_IOC_FORMAT _IOW(REGION_IOC_MAGIC, 0x0a, struct region_format_args)
 
 /* On a region file descriptor. */
 #define REGION_IOC_FSTAT _IOR(REGION_IOC_MAGIC, 0x10, struct region_stat)

@@ -212,6 +212,18 @@ pub struct RegionCounters {
     pub reserved: [u64; 7],
 }
 
+/// `struct region_format_args`: erase every region, write a new empty layout.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegionFormatArgs {
+    /// In: 0.
+    pub flags: u32,
+    /// Zero.
+    pub reserved32: u32,
+    /// Zero.
+    pub reserved: [u64; 3],
+}
+
 /// Creates a region.
 pub const REGION_IOC_CREATE: u32 = ioc::iow::<RegionCreateArgs>(REGION_IOC_MAGIC, 0x01);
 /// Opens a region; returns a file descriptor.
@@ -228,6 +240,8 @@ pub const REGION_IOC_RESIZE: u32 = ioc::iow::<RegionResizeArgs>(REGION_IOC_MAGIC
 pub const REGION_IOC_LAYOUT: u32 = ioc::iowr::<RegionLayout>(REGION_IOC_MAGIC, 0x07);
 /// The device's counters.
 pub const REGION_IOC_COUNTERS: u32 = ioc::ior::<RegionCounters>(REGION_IOC_MAGIC, 0x08);
+/// Erases every region and writes a new, empty layout.
+pub const REGION_IOC_FORMAT: u32 = ioc::iow::<RegionFormatArgs>(REGION_IOC_MAGIC, 0x0a);
 /// PMSYNC of every region the calling process has open; writes how many.
 pub const REGION_IOC_PMSYNC_ALL: u32 = ioc::ior::<u64>(REGION_IOC_MAGIC, 0x09);
 /// Describes the region a file descriptor is open on.

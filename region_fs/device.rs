@@ -376,6 +376,43 @@ impl RegionDevice {
         self.geometry.size
     }
 
+    /// `REGION_IOC_FORMAT`: erases every region and writes a new, empty layout of the same
+    /// geometry. `CAP_SYS_ADMIN` only; `EBUSY` while any region is open or holds uncommitted
+    /// stores (their undo slots would otherwise be lost track of).
+    pub(crate) fn format(&self) -> Result {
+        caller::require_admin()?;
+        let mut guard = self.table.lock();
+        let t = &mut *guard;
+        if t.slots
+            .iter()
+            .any(|s| matches!(s, Slot::Live(l) if !l.open.is_null()))
+        {
+            return Err(EBUSY);
+        }
+        let sb = Superblock::for_device(self.geometry.pages, uuid_now());
+        if Layout::new(&sb).ok() != Some(self.layout) {
+            pr_err!("format: this device's geometry differs from the default; reload the module with format=1\n");
+            return Err(EINVAL);
+        }
+        let mut slots = KVVec::with_capacity(self.layout.table_entries as usize, GFP_KERNEL)?;
+        for _ in 0..self.layout.table_entries {
+            slots.push(Slot::Free(0), GFP_KERNEL)?;
+        }
+        let mut used: [Extent; 0] = [];
+        let free = FreeSpace::rebuild(
+            self.layout.data_start,
+            self.layout.data_pages,
+            &mut used,
+            ExtentVec(KVVec::new()),
+        )
+        .map_err(|_| ENOMEM)?;
+        ops::format(&mut self.pm(), &sb).map_err(|_| EINVAL)?;
+        t.slots = slots;
+        t.free = free;
+        pr_info!("formatted: every region erased\n");
+        Ok(())
+    }
+
     /// `REGION_IOC_CREATE`: a new region of `size` bytes (rounded up to pages), all zeros, owned
     /// by the caller.
     pub(crate) fn create(&self, name: &[u8], size: u64, mode: u32) -> Result {

@@ -125,6 +125,12 @@ impl MiscDevice for ControlFile {
             }
             REGION_IOC_COUNTERS => write_out(arg, &dev.counters()),
             REGION_IOC_PMSYNC_ALL => write_out(arg, &region_file::pmsync_all_open()?),
+            REGION_IOC_FORMAT => {
+                let a: RegionFormatArgs = read_in(arg)?;
+                zero_reserved(a.flags == 0 && a.reserved32 == 0 && a.reserved == [0; 3])?;
+                dev.format()?;
+                Ok(0)
+            }
             _ => Err(ENOTTY),
         }
     }

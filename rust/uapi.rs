@@ -36,4 +36,5 @@ user_struct! {
     RegionExtent = 16;
     RegionLayout = 64 + 9 * 8 + 4 * 4 + 12 * 16 + 4 * 8;
     RegionCounters = 16 * 8;
+    RegionFormatArgs = 4 + 4 + 3 * 8;
 }

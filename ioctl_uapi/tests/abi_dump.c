@@ -104,5 +104,10 @@ int main(void)
 	NUMBER(REGION_IOC_FSTAT);
 	NUMBER(REGION_IOC_PMSYNC);
 	NUMBER(REGION_IOC_PMSYNC_ALL);
+	NUMBER(REGION_IOC_FORMAT);
+	SIZE(region_format_args);
+	FIELD(region_format_args, flags);
+	FIELD(region_format_args, reserved32);
+	FIELD(region_format_args, reserved);
 	return 0;
 }

@@ -311,6 +311,23 @@ fn rust_facts() -> BTreeMap<String, u64> {
     put("const REGION_IOC_FSTAT", REGION_IOC_FSTAT as u64);
     put("const REGION_IOC_PMSYNC", REGION_IOC_PMSYNC as u64);
     put("const REGION_IOC_PMSYNC_ALL", REGION_IOC_PMSYNC_ALL as u64);
+    put("const REGION_IOC_FORMAT", REGION_IOC_FORMAT as u64);
+    put(
+        "sizeof region_format_args",
+        size_of::<RegionFormatArgs>() as u64,
+    );
+    put(
+        "offsetof region_format_args.flags",
+        offset_of!(RegionFormatArgs, flags) as u64,
+    );
+    put(
+        "offsetof region_format_args.reserved32",
+        offset_of!(RegionFormatArgs, reserved32) as u64,
+    );
+    put(
+        "offsetof region_format_args.reserved",
+        offset_of!(RegionFormatArgs, reserved) as u64,
+    );
     m
 }
 

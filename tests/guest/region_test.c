@@ -533,4 +533,20 @@ TEST_F(dev, layout_and_counters_describe_the_device)
 	EXPECT_EQ(ENOENT, errno);
 }
 
+TEST_F(dev, format_is_refused_while_a_region_is_open)
+{
+	struct region_format_args f = { 0 };
+	int r;
+
+	ASSERT_EQ(0, create_region(self->fd, "fmt", PAGE, 0600));
+	r = open_region(self->fd, "fmt", 0);
+	ASSERT_LE(0, r);
+	EXPECT_EQ(-1, ioctl(self->fd, REGION_IOC_FORMAT, &f));
+	EXPECT_EQ(EBUSY, errno);
+	f.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, REGION_IOC_FORMAT, &f));
+	EXPECT_EQ(EINVAL, errno);
+	close(r);
+}
+
 TEST_HARNESS_MAIN

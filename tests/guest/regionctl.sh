@@ -42,17 +42,30 @@ not_the_owner() {
 	return $rc
 }
 remove() { expect 0 "^deleted region 'ctl'$" $RC rm ctl; }
+format_needs_yes() { expect 1 "^regionctl: format erases every region: run it again with --yes to go ahead$" $RC format; }
+format_erases() {
+	$RC create ctlf2 4K >/dev/null || return 1
+	expect 0 "^formatted /dev/region: every region erased$" $RC format --yes || return 1
+	[ "$($RC ls | wc -l)" = 1 ] || { echo "regions left after format:"; $RC ls; return 1; }
+}
+format_as_others() {
+	chmod 0666 /dev/region
+	expect 1 "^regionctl: /dev/region: Operation not permitted (os error 1)$" /tests/bin/runas 65534 65534 $RC format --yes
+	local rc=$?
+	chmod 0600 /dev/region
+	return $rc
+}
 help_for_every_command() {
 	local c
-	for c in info create ls stat rm resize sync layout; do
+	for c in info create ls stat rm resize sync layout format check; do
 		expect 0 "^Usage: regionctl $c" $RC $c --help || return 1
 	done
 }
 
-tap_plan 17
+tap_plan 20
 for t in create create_existing create_bad_size create_too_big create_bad_name ls_table ls_json \
 	stat_region resize_region sync_region layout_region info missing device_closed_to_others \
-	not_the_owner remove help_for_every_command; do
+	not_the_owner remove format_needs_yes format_as_others format_erases help_for_every_command; do
 	tap_test "regionctl_$t" "$t"
 done
 tap_done

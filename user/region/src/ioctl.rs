@@ -178,3 +178,15 @@ pub(crate) fn pmsync_all(fd: impl AsFd) -> Result<u64> {
         )
     }
 }
+
+pub(crate) fn format(fd: impl AsFd) -> Result<()> {
+    // SAFETY: REGION_IOC_FORMAT reads one `RegionFormatArgs`.
+    unsafe {
+        ioctl(
+            fd,
+            Setter::<{ uapi::REGION_IOC_FORMAT as Opcode }, _>::new(
+                uapi::RegionFormatArgs::default(),
+            ),
+        )
+    }
+}

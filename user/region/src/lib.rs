@@ -201,6 +201,12 @@ impl Device {
         ioctl::counters(&self.fd).map_err(|e| RegionError::device(e).into())
     }
 
+    /// Erases every region and writes a new, empty layout (`CAP_SYS_ADMIN`; `EBUSY` while any
+    /// region is open or holds uncommitted stores).
+    pub fn format(&self) -> io::Result<()> {
+        ioctl::format(&self.fd).map_err(|e| RegionError::device(e).into())
+    }
+
     /// PMSYNC of every region this process has open; returns how many.
     pub fn pmsync_all(&self) -> io::Result<u64> {
         ioctl::pmsync_all(&self.fd).map_err(|e| RegionError::device(e).into())

@@ -72,6 +72,13 @@ enum Command {
         /// The region (the device only when left out).
         name: Option<String>,
     },
+    /// Erase every region on the attached device and start empty (CAP_SYS_ADMIN; no region may
+    /// be open). To format a device the module refuses, load it with format=1 instead.
+    Format {
+        /// Yes, erase every region.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Check a device offline: a pmem image file or a block device the module is not attached to.
     /// Reports every inconsistency; exits 1 if there is any.
     Check {
@@ -109,6 +116,16 @@ fn run(cli: &Cli) -> io::Result<()> {
     let dev = Device::open_path(&cli.device)?;
     match &cli.command {
         Command::Check { .. } => unreachable!("handled above"),
+        Command::Format { yes } => {
+            if !yes {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "format erases every region: run it again with --yes to go ahead",
+                ));
+            }
+            dev.format()?;
+            println!("formatted {}: every region erased", cli.device);
+        }
         Command::Info => {
             let i = dev.info()?;
             println!("device: {}", cli.device);
