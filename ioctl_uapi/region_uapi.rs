@@ -46,6 +46,28 @@ pub const REGION_MAX_EXTENTS: usize = 12;
 /// `region_open_args.flags`: open for reading and writing.
 pub const REGION_OPEN_WRITE: u32 = 0x1;
 
+/// All-zero values of the structures that hold a name field (`[u8; 64]` has no `Default`).
+macro_rules! zero_default {
+    ($($t:ty),*) => {$(
+        impl Default for $t {
+            fn default() -> Self {
+                // SAFETY: a `repr(C)` structure of integers and arrays of integers: all zeros is a
+                // valid value.
+                unsafe { core::mem::zeroed() }
+            }
+        }
+    )*};
+}
+
+zero_default!(
+    RegionCreateArgs,
+    RegionOpenArgs,
+    RegionNameArgs,
+    RegionStat,
+    RegionResizeArgs,
+    RegionLayout
+);
+
 /// `struct region_create_args`: a new region, all zeros.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

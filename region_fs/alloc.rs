@@ -312,30 +312,12 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
-    struct List(Vec<Extent>);
-
-    impl ExtentList for List {
-        fn as_slice(&self) -> &[Extent] {
-            &self.0
-        }
-        fn insert_at(&mut self, index: usize, extent: Extent) -> Result<(), OutOfMemory> {
-            self.0.insert(index, extent);
-            Ok(())
-        }
-        fn remove_at(&mut self, index: usize) {
-            self.0.remove(index);
-        }
-        fn set(&mut self, index: usize, extent: Extent) {
-            self.0[index] = extent;
-        }
-    }
-
     fn ext(start: u64, pages: u64) -> Extent {
         Extent { start, pages }
     }
 
-    fn space(used: &mut [Extent]) -> FreeSpace<List> {
-        FreeSpace::rebuild(100, 1000, used, List(Vec::new())).expect("rebuilds")
+    fn space(used: &mut [Extent]) -> FreeSpace<Vec<Extent>> {
+        FreeSpace::rebuild(100, 1000, used, Vec::new()).expect("rebuilds")
     }
 
     #[test]
@@ -366,12 +348,7 @@ mod tests {
 
     #[test]
     fn rebuild_refuses_overlapping_extents() {
-        let r = FreeSpace::rebuild(
-            100,
-            1000,
-            &mut [ext(200, 10), ext(205, 10)],
-            List(Vec::new()),
-        );
+        let r = FreeSpace::rebuild(100, 1000, &mut [ext(200, 10), ext(205, 10)], Vec::new());
         assert_eq!(
             r.err(),
             Some(RebuildError::Overlap(ext(200, 10), ext(205, 10)))
@@ -386,7 +363,7 @@ mod tests {
             ext(300, 0),
             ext(u64::MAX - 1, 5),
         ] {
-            let r = FreeSpace::rebuild(100, 1000, &mut [bad], List(Vec::new()));
+            let r = FreeSpace::rebuild(100, 1000, &mut [bad], Vec::new());
             assert_eq!(r.err(), Some(RebuildError::OutOfBounds(bad)), "{bad:?}");
         }
     }

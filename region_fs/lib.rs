@@ -2,6 +2,8 @@
 //! includes through `#[path]`: the same source is unit-tested here.
 #![no_std]
 
+extern crate alloc as std_alloc;
+
 #[path = "alloc.rs"]
 pub mod alloc;
 #[path = "bytes.rs"]
@@ -26,3 +28,20 @@ pub mod superblock;
 pub mod table;
 #[path = "undo.rs"]
 pub mod undo;
+
+/// The host's free-space storage: a `Vec` (the module uses a `KVVec`, in `device.rs`).
+impl alloc::ExtentList for std_alloc::vec::Vec<table::Extent> {
+    fn as_slice(&self) -> &[table::Extent] {
+        self
+    }
+    fn insert_at(&mut self, index: usize, extent: table::Extent) -> Result<(), alloc::OutOfMemory> {
+        self.insert(index, extent);
+        Ok(())
+    }
+    fn remove_at(&mut self, index: usize) {
+        self.remove(index);
+    }
+    fn set(&mut self, index: usize, extent: table::Extent) {
+        self[index] = extent;
+    }
+}

@@ -117,7 +117,7 @@ impl MiscDevice for ControlFile {
                 };
                 let mut out = RegionLayout {
                     name: l.name,
-                    ..zeroed_layout()
+                    ..RegionLayout::default()
                 };
                 dev.layout(name, &mut out)?;
                 l = out;
@@ -157,26 +157,5 @@ fn zero_reserved(ok: bool) -> Result {
         Ok(())
     } else {
         Err(EINVAL)
-    }
-}
-
-fn zeroed_layout() -> RegionLayout {
-    RegionLayout {
-        name: [0; REGION_NAME_MAX],
-        device_pages: 0,
-        table_start: 0,
-        table_pages: 0,
-        undo_header_start: 0,
-        undo_header_pages: 0,
-        undo_data_start: 0,
-        data_start: 0,
-        data_pages: 0,
-        free_pages: 0,
-        table_entries: 0,
-        undo_slots: 0,
-        regions: 0,
-        nr_extents: 0,
-        extents: [RegionExtent::default(); REGION_MAX_EXTENTS],
-        reserved: [0; 4],
     }
 }

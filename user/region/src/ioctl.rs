@@ -123,21 +123,7 @@ pub(crate) fn layout(
 ) -> Result<uapi::RegionLayout> {
     let mut l = uapi::RegionLayout {
         name,
-        device_pages: 0,
-        table_start: 0,
-        table_pages: 0,
-        undo_header_start: 0,
-        undo_header_pages: 0,
-        undo_data_start: 0,
-        data_start: 0,
-        data_pages: 0,
-        free_pages: 0,
-        table_entries: 0,
-        undo_slots: 0,
-        regions: 0,
-        nr_extents: 0,
-        extents: [uapi::RegionExtent::default(); uapi::REGION_MAX_EXTENTS],
-        reserved: [0; 4],
+        ..uapi::RegionLayout::default()
     };
     // SAFETY: REGION_IOC_LAYOUT reads and writes one `RegionLayout`.
     unsafe {

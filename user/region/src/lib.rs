@@ -245,18 +245,7 @@ impl Region {
 
 /// A `RegionStat` of zeros, to fill in.
 pub fn zeroed_stat() -> RegionStat {
-    RegionStat {
-        name: [0; uapi::REGION_NAME_MAX],
-        size: 0,
-        epoch: 0,
-        uid: 0,
-        gid: 0,
-        mode: 0,
-        index: 0,
-        nr_extents: 0,
-        open_files: 0,
-        reserved: [0; 4],
-    }
+    RegionStat::default()
 }
 
 /// The name a [`RegionStat`] carries, as text.

@@ -4,10 +4,10 @@
 //! It reads only metadata (superblock, region table, undo headers) with the same `core` layout
 //! code the module uses, and reports every inconsistency it finds, not just the first.
 
-use region_layout::alloc::{ExtentList, FreeSpace, OutOfMemory, RebuildError};
+use region_layout::alloc::{FreeSpace, RebuildError};
 use region_layout::geometry::PAGE_SIZE;
 use region_layout::superblock::{Superblock, SUPERBLOCK_SIZE};
-use region_layout::table::{decode_entry, EntryState, Extent, ENTRY_SIZE};
+use region_layout::table::{decode_entry, EntryState, ENTRY_SIZE};
 use region_layout::undo::{UndoHeader, HEADER_SIZE};
 use std::fs::File;
 use std::io;
@@ -33,24 +33,6 @@ pub struct Report {
     pub pending_undo: u64,
     /// Every inconsistency, one line each.
     pub problems: Vec<String>,
-}
-
-struct Extents(Vec<Extent>);
-
-impl ExtentList for Extents {
-    fn as_slice(&self) -> &[Extent] {
-        &self.0
-    }
-    fn insert_at(&mut self, index: usize, extent: Extent) -> Result<(), OutOfMemory> {
-        self.0.insert(index, extent);
-        Ok(())
-    }
-    fn remove_at(&mut self, index: usize) {
-        self.0.remove(index);
-    }
-    fn set(&mut self, index: usize, extent: Extent) {
-        self.0[index] = extent;
-    }
 }
 
 /// Where the Region System starts in `file`: after the fsdax info block's data offset when the
@@ -130,12 +112,7 @@ pub fn check(
         tick(done);
     }
     report.regions = live.len() as u32;
-    match FreeSpace::rebuild(
-        layout.data_start,
-        layout.data_pages,
-        &mut used,
-        Extents(Vec::new()),
-    ) {
+    match FreeSpace::rebuild(layout.data_start, layout.data_pages, &mut used, Vec::new()) {
         Ok(free) => report.free_pages = free.free_pages(),
         Err(RebuildError::OutOfBounds(e)) => report.problems.push(format!(
             "an extent (pages {}..{}) lies outside the data area",
@@ -172,7 +149,7 @@ mod tests {
     use super::*;
     use region_layout::ops;
     use region_layout::pm::Pm;
-    use region_layout::table::Region;
+    use region_layout::table::{Extent, Region};
     use std::io::Write;
 
     /// An image in memory, for building test images with the module's own operations.
