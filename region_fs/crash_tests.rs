@@ -145,17 +145,11 @@ fn resize_is_all_or_nothing_and_clears_new_pages() {
         start: layout.data_start + 2,
         pages: 3,
     };
-    let grown = Region::new(
-        b"orders",
-        1000,
-        1000,
-        0o600,
-        &[Extent {
-            start: layout.data_start,
-            pages: 5,
-        }],
-        1,
-    );
+    // The same region grown to 5 pages, in the other extent array.
+    let grown = Region {
+        array: 1,
+        ..region(&layout, 5)
+    };
     pm.record();
     ops::resize(&mut pm, &layout, 0, &grown, &[fresh]);
     let points = pm.take_points();

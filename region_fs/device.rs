@@ -80,7 +80,6 @@ pub(crate) enum Slot {
 
 /// The DRAM state guarded by `RegionDevice::table`.
 pub(crate) struct Table {
-    layout: Layout,
     free: FreeSpace<ExtentVec>,
     slots: KVVec<Slot>,
 }
@@ -330,11 +329,7 @@ impl RegionDevice {
         for slot in (0..layout.undo_slots).rev() {
             undo_free.push(slot, GFP_KERNEL)?;
         }
-        let table = Table {
-            layout,
-            free,
-            slots,
-        };
+        let table = Table { free, slots };
         let regions = table.live_count();
         let free_pages = table.free.free_pages();
         let device = Arc::pin_init(
@@ -440,7 +435,7 @@ impl RegionDevice {
             .ok_or(ENOSPC)?;
         let alloc = t.free.allocate(pages, EXTENTS).map_err(alloc_error)?;
         let region = Region::new(name, uid, gid, mode, alloc.as_slice(), 0);
-        let epoch = ops::create(&mut self.pm(), &t.layout, index, &region, free_epoch);
+        let epoch = ops::create(&mut self.pm(), &self.layout, index, &region, free_epoch);
         t.slots[index as usize] = Slot::Live(LiveSlot {
             region,
             epoch,
@@ -543,7 +538,7 @@ impl RegionDevice {
             return Err(EBUSY);
         }
         let (region, epoch) = (live.region, live.epoch);
-        ops::delete(&mut self.pm(), &t.layout, index);
+        ops::delete(&mut self.pm(), &self.layout, index);
         // Its uncommitted stores, if any, are gone with it: their undo slots are stale now.
         if let Slot::Live(live) = &mut t.slots[index as usize] {
             live.kept = None;
@@ -659,7 +654,13 @@ impl RegionDevice {
             &extents[..n],
             1 - old.array,
         );
-        ops::resize(&mut self.pm(), &t.layout, index, &resized, &fresh[..nfresh]);
+        ops::resize(
+            &mut self.pm(),
+            &self.layout,
+            index,
+            &resized,
+            &fresh[..nfresh],
+        );
         if let Some(r) = open {
             r.set_region(&resized, old.size_pages);
         }
@@ -703,7 +704,7 @@ impl RegionDevice {
     /// `REGION_IOC_LAYOUT`: the device's layout and, if `name` is not empty, the region's.
     pub(crate) fn layout(&self, name: &[u8], out: &mut RegionLayout) -> Result {
         let t = self.table.lock();
-        let l = &t.layout;
+        let l = &self.layout;
         out.device_pages = l.data_start + l.data_pages;
         out.table_start = l.table_start;
         out.table_pages = l.table_pages;

@@ -25,25 +25,12 @@
 #include <unistd.h>
 
 #include "region.h"
+#include "bench.h"
 
 #define REPS 5
 #define PAGE 4096UL
 
 static const unsigned long sizes[] = { 4096, 2UL << 20, 256UL << 20 };
-
-static double now_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "create_map_bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 static void touch_pages(char *p, unsigned long size)
 {
@@ -51,19 +38,6 @@ static void touch_pages(char *p, unsigned long size)
 
 	for (off = 0; off < size; off += PAGE)
 		((volatile char *)p)[off] = 1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, REPS, sizeof(*v), cmp_double);
-	return v[REPS / 2];
 }
 
 /* One create + map + touch of a region; times in *create, *map, *touch (microseconds). */
@@ -174,7 +148,7 @@ static void measure(const char *kind, const char *dir, const char *out)
 		if (dev >= 0 && ioctl(dev, REGION_IOC_COUNTERS, &after))
 			die("counters");
 		/* Lines and fences per create + delete pair. */
-		fprintf(f, "%s %lu %.1f %.1f %.1f %.1f %.1f\n", kind, sizes[s], median(c), median(m), median(t),
+		fprintf(f, "%s %lu %.1f %.1f %.1f %.1f %.1f\n", kind, sizes[s], median(c, REPS), median(m, REPS), median(t, REPS),
 			(double)(after.lines_written_back - before.lines_written_back) / REPS,
 			(double)(after.fences - before.fences) / REPS);
 	}

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "region.h"
+#include "bench.h"
 
 #define PAGE 4096UL
 #define REPS 7
@@ -35,33 +36,6 @@ static const int ks[] = { 1, 16, 256, 4096 };
 static const int ns[] = { 1, 2, 4, 8 };
 static int dev = -1;
 static FILE *out;
-
-static double now_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "pmsync_bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp);
-	return v[n / 2];
-}
 
 /* TLB shootdown interrupts so far, summed over CPUs (/proc/interrupts, row "TLB"). */
 static unsigned long long tlb_ipis(void)
