@@ -1,0 +1,1 @@
+../../../../ioctl_uapi/region.h
