@@ -60,9 +60,12 @@ in_root() {
 export -f in_root 2>/dev/null || true
 
 # static_c OUT SRC [CFLAGS...]: compile one C file into a static binary in the toolchain root,
-# with region.h on the include path and warnings as errors.
+# with warnings as errors, linked with libregion.a (built first when stale). "region.h" is the
+# library's header (user/libregion/include), which includes the ABI as <linux/region.h>.
 static_c() {
-	local out=$1 src=$2
+	local out=$1 src=$2 lib
 	shift 2
-	in_root gcc -static -O2 -Wall -Wextra -Werror -I "$REPO/ioctl_uapi" "$@" -o "$out" "$src" >&2
+	lib=$(bash "$REPO/scripts/libregion.sh" build) || return 1
+	in_root gcc -static -O2 -Wall -Wextra -Werror -I "$lib/include" -I "$REPO/ioctl_uapi" "$@" \
+		-o "$out" "$src" "$lib/libregion.a" >&2
 }
