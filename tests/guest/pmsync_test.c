@@ -3,7 +3,8 @@
  * pmsync_test.c - PMSYNC on region file descriptors: the epochs it returns, what it costs
  * (exactly the dirty pages' lines plus one metadata line, and two fences, whatever the region's
  * size), that it covers every process's stores, that the first write after it faults again, and
- * that running out of undo slots commits automatically instead of losing atomicity.
+ * that running out of undo slots commits automatically instead of losing atomicity. Calls go
+ * through libregion, except a PMSYNC given a bad pointer.
  *
  * Expects region.ko loaded on a formatted device with no regions; removes what it creates.
  */
@@ -22,24 +23,20 @@
 
 #define PAGE 4096UL
 
+/* Creates region @name of @size bytes and opens it read-write; returns the descriptor or -1. */
 static int make_region(int dev, const char *name, __u64 size)
 {
-	struct region_create_args c = { .size = size, .mode = 0600 };
-	struct region_open_args o = { .flags = REGION_OPEN_WRITE };
-
-	strcpy(c.name, name);
-	strcpy(o.name, name);
-	if (ioctl(dev, REGION_IOC_CREATE, &c))
+	if (region_create(dev, name, size, 0600))
 		return -1;
-	return ioctl(dev, REGION_IOC_OPEN, &o);
+	return region_open(dev, name, REGION_OPEN_WRITE);
 }
 
-static void remove_region(int dev, const char *name)
+/* Maps the whole region @fd writable; returns its address, or MAP_FAILED. */
+static void *map_writable(int fd)
 {
-	struct region_name_args d = { 0 };
+	struct region_mapping m;
 
-	strcpy(d.name, name);
-	ioctl(dev, REGION_IOC_DELETE, &d);
+	return region_map(fd, REGION_MAP_WRITE, &m) ? MAP_FAILED : m.addr;
 }
 
 static struct region_counters counters(int dev)
@@ -47,7 +44,7 @@ static struct region_counters counters(int dev)
 	struct region_counters c;
 
 	memset(&c, 0, sizeof(c));
-	ioctl(dev, REGION_IOC_COUNTERS, &c);
+	region_counters(dev, &c);
 	return c;
 }
 
@@ -57,56 +54,57 @@ FIXTURE(sync) {
 
 FIXTURE_SETUP(sync)
 {
-	self->dev = open(REGION_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	self->dev = region_device_open(NULL);
 	ASSERT_LE(0, self->dev);
 }
 
 FIXTURE_TEARDOWN(sync)
 {
-	close(self->dev);
+	region_device_close(self->dev);
 }
 
 TEST_F(sync, pmsync_returns_the_committed_epoch)
 {
 	struct region_stat st;
-	__u64 e0, e;
+	__u64 e0;
+	uint64_t e;
 	char *p;
 	int r = make_region(self->dev, "epochs", 4 * PAGE);
 
 	ASSERT_LE(0, r);
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_FSTAT, &st));
+	ASSERT_EQ(0, region_fstat(r, &st));
 	e0 = st.epoch;
 	/* Nothing written: nothing to commit; the last committed epoch comes back. */
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	ASSERT_EQ(0, region_pmsync(r, &e));
 	EXPECT_EQ(e0 - 1, e);
-	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	p = map_writable(r);
 	ASSERT_NE(MAP_FAILED, p);
 	p[0] = 1;
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	ASSERT_EQ(0, region_pmsync(r, &e));
 	EXPECT_EQ(e0, e);
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_FSTAT, &st));
+	ASSERT_EQ(0, region_fstat(r, &st));
 	EXPECT_EQ(e0 + 1, st.epoch);
 	EXPECT_EQ(-1, ioctl(r, REGION_IOC_PMSYNC, NULL));
 	EXPECT_EQ(EFAULT, errno);
 	munmap(p, 4 * PAGE);
 	close(r);
-	remove_region(self->dev, "epochs");
+	region_delete(self->dev, "epochs");
 }
 
 /* Dirties pages 0, 5 and 9 of a region of @size and checks what the PMSYNC alone costs. */
 static void check_pmsync_cost(struct __test_metadata *_metadata, int dev, __u64 size)
 {
 	struct region_counters a, b;
-	__u64 e;
+	uint64_t e;
 	char *p;
 	int r = make_region(dev, "cost", size);
 
 	ASSERT_LE(0, r);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	p = map_writable(r);
 	ASSERT_NE(MAP_FAILED, p);
 	p[0] = p[5 * PAGE] = p[9 * PAGE + 100] = 7;
 	a = counters(dev);
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	ASSERT_EQ(0, region_pmsync(r, &e));
 	b = counters(dev);
 	EXPECT_EQ(3U, b.pages_written_back - a.pages_written_back);
 	EXPECT_EQ(3 * PAGE / 64 + 1, b.lines_written_back - a.lines_written_back);
@@ -115,7 +113,7 @@ static void check_pmsync_cost(struct __test_metadata *_metadata, int dev, __u64 
 	EXPECT_EQ(3U, b.unmap_rounds - a.unmap_rounds);
 	munmap(p, size);
 	close(r);
-	remove_region(dev, "cost");
+	region_delete(dev, "cost");
 }
 
 TEST_F(sync, pmsync_cost_is_the_dirty_pages_whatever_the_region_size)
@@ -128,11 +126,11 @@ TEST_F(sync, first_write_in_each_epoch_saves_the_page_once)
 {
 	struct region_counters a, b, c;
 	volatile char *p;
-	__u64 e;
+	uint64_t e;
 	int r = make_region(self->dev, "once", 2 * PAGE);
 
 	ASSERT_LE(0, r);
-	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	p = map_writable(r);
 	ASSERT_NE(MAP_FAILED, p);
 	a = counters(self->dev);
 	p[0] = 1;
@@ -140,7 +138,7 @@ TEST_F(sync, first_write_in_each_epoch_saves_the_page_once)
 	p[100] = 3;
 	b = counters(self->dev);
 	EXPECT_EQ(1U, b.undo_pages - a.undo_pages);
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	ASSERT_EQ(0, region_pmsync(r, &e));
 	p[2] = 4; /* new epoch: saved again */
 	c = counters(self->dev);
 	EXPECT_EQ(1U, c.undo_pages - b.undo_pages);
@@ -149,7 +147,7 @@ TEST_F(sync, first_write_in_each_epoch_saves_the_page_once)
 	EXPECT_EQ(4, p[2]);
 	munmap((void *)p, 2 * PAGE);
 	close(r);
-	remove_region(self->dev, "once");
+	region_delete(self->dev, "once");
 }
 
 TEST_F(sync, a_read_mapping_written_later_is_saved_first)
@@ -160,7 +158,7 @@ TEST_F(sync, a_read_mapping_written_later_is_saved_first)
 	int r = make_region(self->dev, "readfirst", PAGE);
 
 	ASSERT_LE(0, r);
-	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	p = map_writable(r);
 	ASSERT_NE(MAP_FAILED, p);
 	x = p[10]; /* maps the page read-only */
 	a = counters(self->dev);
@@ -171,20 +169,20 @@ TEST_F(sync, a_read_mapping_written_later_is_saved_first)
 	EXPECT_EQ(x + 5, p[10]);
 	munmap((void *)p, PAGE);
 	close(r);
-	remove_region(self->dev, "readfirst");
+	region_delete(self->dev, "readfirst");
 }
 
 TEST_F(sync, one_pmsync_covers_every_process)
 {
 	struct region_counters a, b;
 	volatile char *p;
-	__u64 e;
+	uint64_t e;
 	int i, status, r = make_region(self->dev, "procs", 4 * PAGE);
 
 	ASSERT_LE(0, r);
 	for (i = 0; i < 2; i++) {
 		if (fork() == 0) {
-			char *q = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+			char *q = map_writable(r);
 
 			if (q == MAP_FAILED)
 				_exit(1);
@@ -197,7 +195,7 @@ TEST_F(sync, one_pmsync_covers_every_process)
 		EXPECT_EQ(0, WEXITSTATUS(status));
 	}
 	a = counters(self->dev);
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	ASSERT_EQ(0, region_pmsync(r, &e));
 	b = counters(self->dev);
 	EXPECT_EQ(2U, b.pages_written_back - a.pages_written_back);
 	p = mmap(NULL, 4 * PAGE, PROT_READ, MAP_SHARED, r, 0);
@@ -206,61 +204,60 @@ TEST_F(sync, one_pmsync_covers_every_process)
 	EXPECT_EQ('b', p[PAGE]);
 	munmap((void *)p, 4 * PAGE);
 	close(r);
-	remove_region(self->dev, "procs");
+	region_delete(self->dev, "procs");
 }
 
 TEST_F(sync, stores_through_a_closed_file_wait_for_the_next_pmsync)
 {
 	struct region_counters a, b;
 	struct region_stat st;
-	struct region_open_args o = { .name = "closed", .flags = REGION_OPEN_WRITE };
-	__u64 e;
+	uint64_t e;
 	char *p;
 	int r = make_region(self->dev, "closed", 2 * PAGE);
 
 	ASSERT_LE(0, r);
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_FSTAT, &st));
-	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	ASSERT_EQ(0, region_fstat(r, &st));
+	p = map_writable(r);
 	ASSERT_NE(MAP_FAILED, p);
 	p[PAGE] = 9;
 	munmap(p, 2 * PAGE);
 	close(r); /* the last file: the stores are not committed, and not forgotten either */
-	r = ioctl(self->dev, REGION_IOC_OPEN, &o);
+	r = region_open(self->dev, "closed", REGION_OPEN_WRITE);
 	ASSERT_LE(0, r);
 	a = counters(self->dev);
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_PMSYNC, &e));
+	ASSERT_EQ(0, region_pmsync(r, &e));
 	b = counters(self->dev);
 	EXPECT_EQ(st.epoch, e);
 	EXPECT_EQ(1U, b.pages_written_back - a.pages_written_back);
 	close(r);
-	remove_region(self->dev, "closed");
+	region_delete(self->dev, "closed");
 }
 
 TEST_F(sync, deleting_a_region_with_uncommitted_stores_frees_its_undo_slots)
 {
-	struct region_layout l = { 0 };
+	struct region_layout l;
 	struct region_counters a, b;
 	unsigned long round, i;
 	char *p;
 	int r;
 
-	ASSERT_EQ(0, ioctl(self->dev, REGION_IOC_LAYOUT, &l));
+	ASSERT_EQ(0, region_layout(self->dev, NULL, &l));
 	/* Each round holds 64 slots when it is deleted: leaked slots would run out. */
 	for (round = 0; round < 2 * l.undo_slots / 64 + 2; round++) {
 		r = make_region(self->dev, "leak", 64 * PAGE);
 		ASSERT_LE(0, r);
-		p = mmap(NULL, 64 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+		p = map_writable(r);
 		ASSERT_NE(MAP_FAILED, p);
 		for (i = 0; i < 64; i++)
 			p[i * PAGE] = 1;
 		munmap(p, 64 * PAGE);
 		close(r);
-		remove_region(self->dev, "leak");
+		region_delete(self->dev, "leak");
 	}
 	/* A writer that needs every slot still gets them all. */
 	r = make_region(self->dev, "after", (l.undo_slots - 1) * PAGE);
 	ASSERT_LE(0, r);
-	p = mmap(NULL, (l.undo_slots - 1) * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	p = map_writable(r);
 	ASSERT_NE(MAP_FAILED, p);
 	a = counters(self->dev);
 	for (i = 0; i < l.undo_slots - 1; i++)
@@ -269,57 +266,56 @@ TEST_F(sync, deleting_a_region_with_uncommitted_stores_frees_its_undo_slots)
 	EXPECT_EQ(0U, b.pmsyncs - a.pmsyncs) TH_LOG("undo slots leaked: an automatic commit was needed");
 	munmap(p, (l.undo_slots - 1) * PAGE);
 	close(r);
-	remove_region(self->dev, "after");
+	region_delete(self->dev, "after");
 }
 
 TEST_F(sync, pmsync_all_commits_every_region_this_process_has_open)
 {
-	struct region_open_args o = { .name = "all-a", .flags = REGION_OPEN_WRITE };
 	struct region_counters c0, c1;
 	struct region_stat st;
-	__u64 n = 0;
+	uint64_t n = 0;
 	char *a, *b;
 	int ra = make_region(self->dev, "all-a", 4 * PAGE), rb = make_region(self->dev, "all-b", 4 * PAGE);
-	int ra2 = ioctl(self->dev, REGION_IOC_OPEN, &o); /* a second descriptor on the same region */
+	int ra2 = region_open(self->dev, "all-a", REGION_OPEN_WRITE); /* a second descriptor on it */
 
 	ASSERT_LE(0, ra);
 	ASSERT_LE(0, rb);
 	ASSERT_LE(0, ra2);
-	a = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, ra, 0);
-	b = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rb, 0);
+	a = map_writable(ra);
+	b = map_writable(rb);
 	ASSERT_NE(MAP_FAILED, a);
 	ASSERT_NE(MAP_FAILED, b);
 	a[0] = a[2 * PAGE] = b[PAGE] = 1;
 	c0 = counters(self->dev);
-	ASSERT_EQ(0, ioctl(self->dev, REGION_IOC_PMSYNC_ALL, &n));
+	ASSERT_EQ(0, region_pmsync_all(self->dev, &n));
 	c1 = counters(self->dev);
 	EXPECT_EQ(2U, n);
 	EXPECT_EQ(3U, c1.pages_written_back - c0.pages_written_back);
 	EXPECT_EQ(2U, c1.pmsyncs - c0.pmsyncs);
-	ASSERT_EQ(0, ioctl(rb, REGION_IOC_FSTAT, &st));
+	ASSERT_EQ(0, region_fstat(rb, &st));
 	EXPECT_EQ(0U, st.open_files - 1);
 	munmap(a, 4 * PAGE);
 	munmap(b, 4 * PAGE);
 	close(ra);
 	close(ra2);
 	close(rb);
-	remove_region(self->dev, "all-a");
-	remove_region(self->dev, "all-b");
+	region_delete(self->dev, "all-a");
+	region_delete(self->dev, "all-b");
 }
 
 TEST_F(sync, undo_area_exhaustion_commits_automatically)
 {
-	struct region_layout l = { 0 };
+	struct region_layout l;
 	struct region_counters a, b;
 	unsigned long pages, i, bad = 0;
 	char *p;
 	int r;
 
-	ASSERT_EQ(0, ioctl(self->dev, REGION_IOC_LAYOUT, &l));
+	ASSERT_EQ(0, region_layout(self->dev, NULL, &l));
 	pages = l.undo_slots + 100;
 	r = make_region(self->dev, "big", pages * PAGE);
 	ASSERT_LE(0, r);
-	p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	p = map_writable(r);
 	ASSERT_NE(MAP_FAILED, p);
 	a = counters(self->dev);
 	for (i = 0; i < pages; i++)
@@ -331,7 +327,7 @@ TEST_F(sync, undo_area_exhaustion_commits_automatically)
 	EXPECT_EQ(0U, bad);
 	munmap(p, pages * PAGE);
 	close(r);
-	remove_region(self->dev, "big");
+	region_delete(self->dev, "big");
 }
 
 TEST_HARNESS_MAIN

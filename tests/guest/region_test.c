@@ -2,7 +2,9 @@
 /*
  * region_test.c - the region lifecycle on /dev/region: create, open, stat, list, resize, delete,
  * layout and counters, each with its errors; mapping a region (shared only, SIGBUS past the end,
- * zeros in a new region), several processes sharing one region, and access control.
+ * zeros in a new region), several processes sharing one region, and access control. Calls go
+ * through libregion, except where a test hands the kernel what the library never would (a name
+ * without NUL, flags, reserved fields, bad pointers, partial mappings, a list capacity).
  *
  * Expects region.ko loaded on a freshly formatted device and no regions; removes what it creates.
  */
@@ -27,54 +29,6 @@
 #define PAGE 4096UL
 #define NOBODY 65534
 
-/* Copies @name (at most 63 bytes) into a name field, NUL-terminated. */
-static void set_name(char *dst, const char *name)
-{
-	size_t n = strnlen(name, REGION_NAME_MAX - 1);
-
-	memcpy(dst, name, n);
-	dst[n] = 0;
-}
-
-static int create_region(int dev, const char *name, __u64 size, __u32 mode)
-{
-	struct region_create_args a = { .size = size, .mode = mode };
-
-	set_name(a.name, name);
-	return ioctl(dev, REGION_IOC_CREATE, &a);
-}
-
-static int open_region(int dev, const char *name, __u32 flags)
-{
-	struct region_open_args a = { .flags = flags };
-
-	set_name(a.name, name);
-	return ioctl(dev, REGION_IOC_OPEN, &a);
-}
-
-static int delete_region(int dev, const char *name)
-{
-	struct region_name_args a = { 0 };
-
-	set_name(a.name, name);
-	return ioctl(dev, REGION_IOC_DELETE, &a);
-}
-
-static int stat_region(int dev, const char *name, struct region_stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	set_name(st->name, name);
-	return ioctl(dev, REGION_IOC_STAT, st);
-}
-
-static int resize_region(int dev, const char *name, __u64 size)
-{
-	struct region_resize_args a = { .size = size };
-
-	set_name(a.name, name);
-	return ioctl(dev, REGION_IOC_RESIZE, &a);
-}
-
 /* Runs @fn in a child process; returns the signal that ended it, or 0 if it exited. */
 static int signal_of_child(void (*fn)(void *), void *arg)
 {
@@ -95,29 +49,30 @@ FIXTURE(dev) {
 
 FIXTURE_SETUP(dev)
 {
-	self->fd = open(REGION_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	self->fd = region_device_open(NULL);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", REGION_DEVICE_PATH, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(dev)
 {
-	struct region_stat st[64];
-	struct region_list_args l = { .entries = (uintptr_t)st, .capacity = 64 };
-	__u32 i;
+	struct region_stat *st;
+	int i, n;
 
 	/* Leave no region behind for the next test. */
-	if (ioctl(self->fd, REGION_IOC_LIST, &l) == 0)
-		for (i = 0; i < l.count && i < 64; i++)
-			delete_region(self->fd, st[i].name);
-	close(self->fd);
+	n = region_list_all(self->fd, &st);
+	for (i = 0; i < n; i++)
+		region_delete(self->fd, st[i].name);
+	if (n > 0)
+		free(st);
+	region_device_close(self->fd);
 }
 
 TEST_F(dev, create_rounds_size_up_and_stat_reports_it)
 {
 	struct region_stat st;
 
-	ASSERT_EQ(0, create_region(self->fd, "orders", 5000, 0640));
-	ASSERT_EQ(0, stat_region(self->fd, "orders", &st));
+	ASSERT_EQ(0, region_create(self->fd, "orders", 5000, 0640));
+	ASSERT_EQ(0, region_stat(self->fd, "orders", &st));
 	EXPECT_STREQ("orders", st.name);
 	EXPECT_EQ(2 * PAGE, st.size);
 	EXPECT_EQ(0640U, st.mode);
@@ -130,8 +85,8 @@ TEST_F(dev, create_rounds_size_up_and_stat_reports_it)
 
 TEST_F(dev, create_existing_name_is_eexist)
 {
-	ASSERT_EQ(0, create_region(self->fd, "a", PAGE, 0600));
-	EXPECT_EQ(-1, create_region(self->fd, "a", PAGE, 0600));
+	ASSERT_EQ(0, region_create(self->fd, "a", PAGE, 0600));
+	EXPECT_EQ(-1, region_create(self->fd, "a", PAGE, 0600));
 	EXPECT_EQ(EEXIST, errno);
 }
 
@@ -142,10 +97,10 @@ TEST_F(dev, names_are_checked)
 
 	memset(name63, 'n', 63);
 	name63[63] = 0;
-	EXPECT_EQ(0, create_region(self->fd, name63, PAGE, 0600));
-	EXPECT_EQ(-1, create_region(self->fd, "", PAGE, 0600));
+	EXPECT_EQ(0, region_create(self->fd, name63, PAGE, 0600));
+	EXPECT_EQ(-1, region_create(self->fd, "", PAGE, 0600));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, create_region(self->fd, "a/b", PAGE, 0600));
+	EXPECT_EQ(-1, region_create(self->fd, "a/b", PAGE, 0600));
 	EXPECT_EQ(EINVAL, errno);
 	memset(a.name, 'x', sizeof(a.name)); /* 64 bytes, no NUL */
 	EXPECT_EQ(-1, ioctl(self->fd, REGION_IOC_CREATE, &a));
@@ -156,9 +111,9 @@ TEST_F(dev, create_refuses_bad_arguments)
 {
 	struct region_create_args a = { .name = "x", .size = PAGE, .mode = 0600, .flags = 1 };
 
-	EXPECT_EQ(-1, create_region(self->fd, "x", 0, 0600));
+	EXPECT_EQ(-1, region_create(self->fd, "x", 0, 0600));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, create_region(self->fd, "x", PAGE, 01600));
+	EXPECT_EQ(-1, region_create(self->fd, "x", PAGE, 01600));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->fd, REGION_IOC_CREATE, &a));
 	EXPECT_EQ(EINVAL, errno);
@@ -174,27 +129,27 @@ TEST_F(dev, create_beyond_free_space_is_enospc)
 {
 	struct region_device_info info = { 0 };
 
-	ASSERT_EQ(0, ioctl(self->fd, REGION_IOC_DEVICE_INFO, &info));
-	EXPECT_EQ(-1, create_region(self->fd, "huge", info.device_size, 0600));
+	ASSERT_EQ(0, region_device_info(self->fd, &info));
+	EXPECT_EQ(-1, region_create(self->fd, "huge", info.device_size, 0600));
 	EXPECT_EQ(ENOSPC, errno);
 }
 
 TEST_F(dev, full_table_is_enospc)
 {
-	struct region_layout l = { 0 };
+	struct region_layout l;
 	char name[32];
 	__u32 i;
 
-	ASSERT_EQ(0, ioctl(self->fd, REGION_IOC_LAYOUT, &l));
+	ASSERT_EQ(0, region_layout(self->fd, NULL, &l));
 	for (i = 0; i < l.table_entries; i++) {
 		snprintf(name, sizeof(name), "r%u", i);
-		ASSERT_EQ(0, create_region(self->fd, name, PAGE, 0600)) TH_LOG("region %u: %s", i, strerror(errno));
+		ASSERT_EQ(0, region_create(self->fd, name, PAGE, 0600)) TH_LOG("region %u: %s", i, strerror(errno));
 	}
-	EXPECT_EQ(-1, create_region(self->fd, "one-too-many", PAGE, 0600));
+	EXPECT_EQ(-1, region_create(self->fd, "one-too-many", PAGE, 0600));
 	EXPECT_EQ(ENOSPC, errno);
 	for (i = 0; i < l.table_entries; i++) {
 		snprintf(name, sizeof(name), "r%u", i);
-		ASSERT_EQ(0, delete_region(self->fd, name));
+		ASSERT_EQ(0, region_delete(self->fd, name));
 	}
 }
 
@@ -202,13 +157,13 @@ TEST_F(dev, missing_regions_are_enoent)
 {
 	struct region_stat st;
 
-	EXPECT_EQ(-1, open_region(self->fd, "nope", 0));
+	EXPECT_EQ(-1, region_open(self->fd, "nope", 0));
 	EXPECT_EQ(ENOENT, errno);
-	EXPECT_EQ(-1, delete_region(self->fd, "nope"));
+	EXPECT_EQ(-1, region_delete(self->fd, "nope"));
 	EXPECT_EQ(ENOENT, errno);
-	EXPECT_EQ(-1, stat_region(self->fd, "nope", &st));
+	EXPECT_EQ(-1, region_stat(self->fd, "nope", &st));
 	EXPECT_EQ(ENOENT, errno);
-	EXPECT_EQ(-1, resize_region(self->fd, "nope", PAGE));
+	EXPECT_EQ(-1, region_resize(self->fd, "nope", PAGE));
 	EXPECT_EQ(ENOENT, errno);
 }
 
@@ -217,9 +172,9 @@ TEST_F(dev, list_counts_every_region_and_fills_what_fits)
 	struct region_stat st[4];
 	struct region_list_args l = { .entries = (uintptr_t)st, .capacity = 2 };
 
-	ASSERT_EQ(0, create_region(self->fd, "l1", PAGE, 0600));
-	ASSERT_EQ(0, create_region(self->fd, "l2", PAGE, 0600));
-	ASSERT_EQ(0, create_region(self->fd, "l3", PAGE, 0600));
+	ASSERT_EQ(0, region_create(self->fd, "l1", PAGE, 0600));
+	ASSERT_EQ(0, region_create(self->fd, "l2", PAGE, 0600));
+	ASSERT_EQ(0, region_create(self->fd, "l3", PAGE, 0600));
 	memset(st, 0, sizeof(st));
 	ASSERT_EQ(0, ioctl(self->fd, REGION_IOC_LIST, &l));
 	EXPECT_EQ(3U, l.count);
@@ -236,29 +191,30 @@ TEST_F(dev, list_counts_every_region_and_fills_what_fits)
 
 TEST_F(dev, new_region_reads_zeros_after_a_deleted_one)
 {
-	int r;
+	struct region_mapping m;
 	unsigned char *p;
 	size_t i, nonzero = 0;
+	int r;
 
-	ASSERT_EQ(0, create_region(self->fd, "old", 64 * PAGE, 0600));
-	r = open_region(self->fd, "old", REGION_OPEN_WRITE);
+	ASSERT_EQ(0, region_create(self->fd, "old", 64 * PAGE, 0600));
+	r = region_open(self->fd, "old", REGION_OPEN_WRITE);
 	ASSERT_LE(0, r);
-	p = mmap(NULL, 64 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	memset(p, 0xab, 64 * PAGE);
-	munmap(p, 64 * PAGE);
+	ASSERT_EQ(0, region_map(r, REGION_MAP_WRITE, &m));
+	ASSERT_EQ(64 * PAGE, m.length);
+	memset(m.addr, 0xab, 64 * PAGE);
+	region_unmap(&m);
 	close(r);
-	ASSERT_EQ(0, delete_region(self->fd, "old"));
+	ASSERT_EQ(0, region_delete(self->fd, "old"));
 
-	ASSERT_EQ(0, create_region(self->fd, "new", 64 * PAGE, 0600));
-	r = open_region(self->fd, "new", 0);
+	ASSERT_EQ(0, region_create(self->fd, "new", 64 * PAGE, 0600));
+	r = region_open(self->fd, "new", 0);
 	ASSERT_LE(0, r);
-	p = mmap(NULL, 64 * PAGE, PROT_READ, MAP_SHARED, r, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, region_map(r, 0, &m));
+	p = m.addr;
 	for (i = 0; i < 64 * PAGE; i++)
 		nonzero += p[i] != 0;
 	EXPECT_EQ(0U, nonzero);
-	munmap(p, 64 * PAGE);
+	region_unmap(&m);
 	close(r);
 }
 
@@ -266,8 +222,8 @@ TEST_F(dev, private_mappings_are_einval)
 {
 	int r;
 
-	ASSERT_EQ(0, create_region(self->fd, "p", PAGE, 0600));
-	r = open_region(self->fd, "p", REGION_OPEN_WRITE);
+	ASSERT_EQ(0, region_create(self->fd, "p", PAGE, 0600));
+	r = region_open(self->fd, "p", REGION_OPEN_WRITE);
 	ASSERT_LE(0, r);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, r, 0));
 	EXPECT_EQ(EINVAL, errno);
@@ -276,12 +232,13 @@ TEST_F(dev, private_mappings_are_einval)
 
 TEST_F(dev, read_only_open_cannot_map_writable)
 {
+	struct region_mapping m;
 	int r;
 
-	ASSERT_EQ(0, create_region(self->fd, "ro", PAGE, 0600));
-	r = open_region(self->fd, "ro", 0);
+	ASSERT_EQ(0, region_create(self->fd, "ro", PAGE, 0600));
+	r = region_open(self->fd, "ro", 0);
 	ASSERT_LE(0, r);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0));
+	EXPECT_EQ(-1, region_map(r, REGION_MAP_WRITE, &m));
 	EXPECT_EQ(EACCES, errno);
 	close(r);
 }
@@ -296,8 +253,8 @@ TEST_F(dev, access_past_the_end_is_sigbus)
 	char *p;
 	int r;
 
-	ASSERT_EQ(0, create_region(self->fd, "short", PAGE, 0600));
-	r = open_region(self->fd, "short", REGION_OPEN_WRITE);
+	ASSERT_EQ(0, region_create(self->fd, "short", PAGE, 0600));
+	r = region_open(self->fd, "short", REGION_OPEN_WRITE);
 	ASSERT_LE(0, r);
 	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
 	ASSERT_NE(MAP_FAILED, p);
@@ -311,25 +268,27 @@ TEST_F(dev, access_past_the_end_is_sigbus)
 
 TEST_F(dev, forked_processes_see_each_others_stores)
 {
+	struct region_mapping m;
 	volatile __u64 *slots;
 	pid_t pids[SHARERS];
 	int i, r, status;
 
-	ASSERT_EQ(0, create_region(self->fd, "shared", PAGE, 0600));
+	ASSERT_EQ(0, region_create(self->fd, "shared", PAGE, 0600));
 	for (i = 0; i < SHARERS; i++) {
 		pids[i] = fork();
 		ASSERT_LE(0, pids[i]);
 		if (pids[i] == 0) {
 			/* Each process opens and maps the region on its own. */
-			int fd = open_region(self->fd, "shared", REGION_OPEN_WRITE), j, seen;
+			int fd = region_open(self->fd, "shared", REGION_OPEN_WRITE), j, seen;
+			struct region_mapping m;
 			volatile __u64 *s;
 			time_t end = time(NULL) + 30;
 
 			if (fd < 0)
 				_exit(10);
-			s = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-			if (s == MAP_FAILED)
+			if (region_map(fd, REGION_MAP_WRITE, &m))
 				_exit(11);
+			s = m.addr;
 			s[i] = 1000 + i;
 			do {
 				for (seen = 0, j = 0; j < SHARERS; j++)
@@ -344,13 +303,13 @@ TEST_F(dev, forked_processes_see_each_others_stores)
 		EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("process %d", i);
 	}
 	/* And this process sees all of it through its own mapping. */
-	r = open_region(self->fd, "shared", 0);
+	r = region_open(self->fd, "shared", 0);
 	ASSERT_LE(0, r);
-	slots = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, r, 0);
-	ASSERT_NE(MAP_FAILED, slots);
+	ASSERT_EQ(0, region_map(r, 0, &m));
+	slots = m.addr;
 	for (i = 0; i < SHARERS; i++)
 		EXPECT_EQ((__u64)(1000 + i), slots[i]);
-	munmap((void *)slots, PAGE);
+	region_unmap(&m);
 	close(r);
 }
 
@@ -359,63 +318,65 @@ TEST_F(dev, open_region_cannot_be_deleted)
 	struct region_stat st;
 	int r;
 
-	ASSERT_EQ(0, create_region(self->fd, "busy", PAGE, 0600));
-	r = open_region(self->fd, "busy", 0);
+	ASSERT_EQ(0, region_create(self->fd, "busy", PAGE, 0600));
+	r = region_open(self->fd, "busy", 0);
 	ASSERT_LE(0, r);
-	ASSERT_EQ(0, ioctl(r, REGION_IOC_FSTAT, &st));
+	ASSERT_EQ(0, region_fstat(r, &st));
 	EXPECT_STREQ("busy", st.name);
 	EXPECT_EQ(1U, st.open_files);
-	EXPECT_EQ(-1, delete_region(self->fd, "busy"));
+	EXPECT_EQ(-1, region_delete(self->fd, "busy"));
 	EXPECT_EQ(EBUSY, errno);
 	close(r);
-	EXPECT_EQ(0, delete_region(self->fd, "busy"));
+	EXPECT_EQ(0, region_delete(self->fd, "busy"));
 }
 
 TEST_F(dev, resize_grows_with_zeros_and_keeps_data)
 {
+	struct region_mapping m;
 	struct region_stat st;
 	unsigned char *p;
 	int r;
 	size_t i, bad = 0;
 
-	ASSERT_EQ(0, create_region(self->fd, "grow", PAGE, 0600));
-	r = open_region(self->fd, "grow", REGION_OPEN_WRITE);
+	ASSERT_EQ(0, region_create(self->fd, "grow", PAGE, 0600));
+	r = region_open(self->fd, "grow", REGION_OPEN_WRITE);
 	ASSERT_LE(0, r);
-	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	memset(p, 0x5a, PAGE);
-	munmap(p, PAGE);
-	ASSERT_EQ(0, resize_region(self->fd, "grow", 3 * PAGE));
-	ASSERT_EQ(0, stat_region(self->fd, "grow", &st));
+	ASSERT_EQ(0, region_map(r, REGION_MAP_WRITE, &m));
+	memset(m.addr, 0x5a, PAGE);
+	region_unmap(&m);
+	ASSERT_EQ(0, region_resize(self->fd, "grow", 3 * PAGE));
+	ASSERT_EQ(0, region_stat(self->fd, "grow", &st));
 	EXPECT_EQ(3 * PAGE, st.size);
-	p = mmap(NULL, 3 * PAGE, PROT_READ, MAP_SHARED, r, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, region_map(r, 0, &m));
+	ASSERT_EQ(3 * PAGE, m.length);
+	p = m.addr;
 	for (i = 0; i < 3 * PAGE; i++)
 		bad += p[i] != (i < PAGE ? 0x5a : 0);
 	EXPECT_EQ(0U, bad);
-	munmap(p, 3 * PAGE);
+	region_unmap(&m);
 	close(r);
 }
 
 TEST_F(dev, shrink_is_ebusy_only_while_a_mapping_covers_the_cut)
 {
+	struct region_mapping m;
 	char *p, *head;
 	int r;
 
-	ASSERT_EQ(0, create_region(self->fd, "shrink", 4 * PAGE, 0600));
-	r = open_region(self->fd, "shrink", REGION_OPEN_WRITE);
+	ASSERT_EQ(0, region_create(self->fd, "shrink", 4 * PAGE, 0600));
+	r = region_open(self->fd, "shrink", REGION_OPEN_WRITE);
 	ASSERT_LE(0, r);
-	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, region_map(r, REGION_MAP_WRITE, &m));
+	p = m.addr;
 	p[3 * PAGE] = 1;
-	EXPECT_EQ(-1, resize_region(self->fd, "shrink", PAGE));
+	EXPECT_EQ(-1, region_resize(self->fd, "shrink", PAGE));
 	EXPECT_EQ(EBUSY, errno);
-	munmap(p, 4 * PAGE);
+	region_unmap(&m);
 	/* A mapping of the first page only does not reach the cut. */
 	head = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
 	ASSERT_NE(MAP_FAILED, head);
 	head[0] = 7;
-	EXPECT_EQ(0, resize_region(self->fd, "shrink", PAGE)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0, region_resize(self->fd, "shrink", PAGE)) TH_LOG("%s", strerror(errno));
 	EXPECT_EQ(7, head[0]);
 	munmap(head, PAGE);
 	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
@@ -434,26 +395,25 @@ static void hold_mapping(void *arg)
 
 TEST_F(dev, a_forked_copy_of_a_mapping_blocks_shrink)
 {
-	char *p;
+	struct region_mapping m;
 	int r, status;
 	pid_t pid;
 
-	ASSERT_EQ(0, create_region(self->fd, "forked", 4 * PAGE, 0600));
-	r = open_region(self->fd, "forked", REGION_OPEN_WRITE);
+	ASSERT_EQ(0, region_create(self->fd, "forked", 4 * PAGE, 0600));
+	r = region_open(self->fd, "forked", REGION_OPEN_WRITE);
 	ASSERT_LE(0, r);
-	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, region_map(r, REGION_MAP_WRITE, &m));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		hold_mapping(NULL);
 		_exit(0);
 	}
-	munmap(p, 4 * PAGE); /* the child still maps all four pages */
-	EXPECT_EQ(-1, resize_region(self->fd, "forked", PAGE));
+	region_unmap(&m); /* the child still maps all four pages */
+	EXPECT_EQ(-1, region_resize(self->fd, "forked", PAGE));
 	EXPECT_EQ(EBUSY, errno);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, resize_region(self->fd, "forked", PAGE));
+	EXPECT_EQ(0, region_resize(self->fd, "forked", PAGE));
 	close(r);
 }
 
@@ -468,22 +428,22 @@ static void as_nobody(void *arg)
 	if (setgid(NOBODY) || setuid(NOBODY))
 		_exit(90);
 	/* Mode 0600, owned by root: no access for others. */
-	if (open_region(dev, "private", 0) != -1 || errno != EACCES)
+	if (region_open(dev, "private", 0) != -1 || errno != EACCES)
 		_exit(91);
 	/* Mode 0644: others read, but do not write. */
-	if (open_region(dev, "readable", 0) < 0)
+	if (region_open(dev, "readable", 0) < 0)
 		_exit(92);
-	if (open_region(dev, "readable", REGION_OPEN_WRITE) != -1 || errno != EACCES)
+	if (region_open(dev, "readable", REGION_OPEN_WRITE) != -1 || errno != EACCES)
 		_exit(93);
 	/* Only the owner (or CAP_SYS_ADMIN) deletes and resizes. */
-	if (delete_region(dev, "readable") != -1 || errno != EPERM)
+	if (region_delete(dev, "readable") != -1 || errno != EPERM)
 		_exit(94);
-	if (resize_region(dev, "readable", 2 * PAGE) != -1 || errno != EPERM)
+	if (region_resize(dev, "readable", 2 * PAGE) != -1 || errno != EPERM)
 		_exit(95);
 	/* A region this user creates is its own. */
-	if (create_region(dev, "nobodys", PAGE, 0600) != 0)
+	if (region_create(dev, "nobodys", PAGE, 0600) != 0)
 		_exit(96);
-	if (delete_region(dev, "nobodys") != 0)
+	if (region_delete(dev, "nobodys") != 0)
 		_exit(97);
 	_exit(0);
 }
@@ -494,8 +454,8 @@ TEST_F(dev, other_users_get_what_the_mode_allows)
 	int status;
 	pid_t pid;
 
-	ASSERT_EQ(0, create_region(self->fd, "private", PAGE, 0600));
-	ASSERT_EQ(0, create_region(self->fd, "readable", PAGE, 0644));
+	ASSERT_EQ(0, region_create(self->fd, "private", PAGE, 0600));
+	ASSERT_EQ(0, region_create(self->fd, "readable", PAGE, 0644));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
@@ -507,17 +467,18 @@ TEST_F(dev, other_users_get_what_the_mode_allows)
 
 TEST_F(dev, layout_and_counters_describe_the_device)
 {
-	struct region_layout l = { .name = "lay" };
 	struct region_counters before, after;
+	struct region_layout l;
 	__u64 pages = 0;
 	__u32 i;
 
-	ASSERT_EQ(0, ioctl(self->fd, REGION_IOC_COUNTERS, &before));
-	ASSERT_EQ(0, create_region(self->fd, "lay", 10 * PAGE, 0600));
-	ASSERT_EQ(0, ioctl(self->fd, REGION_IOC_COUNTERS, &after));
+	ASSERT_EQ(0, region_counters(self->fd, &before));
+	ASSERT_EQ(0, region_create(self->fd, "lay", 10 * PAGE, 0600));
+	ASSERT_EQ(0, region_counters(self->fd, &after));
 	EXPECT_EQ(before.regions_created + 1, after.regions_created);
 	EXPECT_LT(before.fences, after.fences);
-	ASSERT_EQ(0, ioctl(self->fd, REGION_IOC_LAYOUT, &l));
+	ASSERT_EQ(0, region_layout(self->fd, "lay", &l));
+	EXPECT_STREQ("lay", l.name);
 	EXPECT_EQ(1U, l.table_start);
 	EXPECT_EQ(l.undo_data_start + l.undo_slots, l.data_start);
 	EXPECT_EQ(l.device_pages, l.data_start + l.data_pages);
@@ -528,8 +489,7 @@ TEST_F(dev, layout_and_counters_describe_the_device)
 		pages += l.extents[i].pages;
 	}
 	EXPECT_EQ(10U, pages);
-	strcpy(l.name, "nope");
-	EXPECT_EQ(-1, ioctl(self->fd, REGION_IOC_LAYOUT, &l));
+	EXPECT_EQ(-1, region_layout(self->fd, "nope", &l));
 	EXPECT_EQ(ENOENT, errno);
 }
 
@@ -538,10 +498,10 @@ TEST_F(dev, format_is_refused_while_a_region_is_open)
 	struct region_format_args f = { 0 };
 	int r;
 
-	ASSERT_EQ(0, create_region(self->fd, "fmt", PAGE, 0600));
-	r = open_region(self->fd, "fmt", 0);
+	ASSERT_EQ(0, region_create(self->fd, "fmt", PAGE, 0600));
+	r = region_open(self->fd, "fmt", 0);
 	ASSERT_LE(0, r);
-	EXPECT_EQ(-1, ioctl(self->fd, REGION_IOC_FORMAT, &f));
+	EXPECT_EQ(-1, region_format(self->fd));
 	EXPECT_EQ(EBUSY, errno);
 	f.flags = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, REGION_IOC_FORMAT, &f));

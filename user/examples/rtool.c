@@ -12,16 +12,16 @@
  *   rtool check NAME BYTE           map it read-only; exit 1 unless every byte is BYTE
  *   rtool share NAME PROCS          PROCS processes map it; each writes its slot and waits to see
  *                                   every other's (prints what each saw)
+ *
+ * Built on libregion (user/libregion; scripts/libregion.sh builds it):
+ *   cc -static -I build/libregion/include -o rtool user/examples/rtool.c build/libregion/libregion.a
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,27 +32,14 @@ static int dev;
 
 static void fail(const char *what, const char *name)
 {
-	fprintf(stderr, "rtool: region '%s': %s: %s\n", name, what, strerror(errno));
+	fprintf(stderr, "rtool: region '%s': %s: %s\n", name, what, region_strerror(errno));
 	exit(1);
-}
-
-static struct region_stat stat_of(const char *name)
-{
-	struct region_stat st = { 0 };
-
-	strncpy(st.name, name, sizeof(st.name) - 1);
-	if (ioctl(dev, REGION_IOC_STAT, &st))
-		fail("stat", name);
-	return st;
 }
 
 static int open_fd(const char *name, int writable)
 {
-	struct region_open_args a = { .flags = writable ? REGION_OPEN_WRITE : 0 };
-	int fd;
+	int fd = region_open(dev, name, writable ? REGION_OPEN_WRITE : 0);
 
-	strncpy(a.name, name, sizeof(a.name) - 1);
-	fd = ioctl(dev, REGION_IOC_OPEN, &a);
 	if (fd < 0)
 		fail("open", name);
 	return fd;
@@ -60,31 +47,34 @@ static int open_fd(const char *name, int writable)
 
 static unsigned long long pmsync(const char *name)
 {
-	__u64 epoch;
+	uint64_t epoch;
 	int fd = open_fd(name, 0);
 
-	if (ioctl(fd, REGION_IOC_PMSYNC, &epoch))
+	if (region_pmsync(fd, &epoch))
 		fail("PMSYNC", name);
 	close(fd);
 	return epoch;
 }
 
+/* Maps the whole region; the mapping outlives the descriptor, closed here. */
 static void *map_region(const char *name, int writable, size_t *len)
 {
-	struct region_open_args a = { .flags = writable ? REGION_OPEN_WRITE : 0 };
-	void *p;
-	int fd;
+	struct region_mapping m;
+	int fd = open_fd(name, writable);
 
-	strncpy(a.name, name, sizeof(a.name) - 1);
-	*len = stat_of(name).size;
-	fd = ioctl(dev, REGION_IOC_OPEN, &a);
-	if (fd < 0)
-		fail("open", name);
-	p = mmap(NULL, *len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
+	if (region_map(fd, writable ? REGION_MAP_WRITE : 0, &m))
 		fail("mmap", name);
 	close(fd);
-	return p;
+	*len = m.length;
+	return m.addr;
+}
+
+static int print_entry(const struct region_stat *st, void *arg)
+{
+	(void)arg;
+	printf("%-20s %12llu %5o %6u %6u %6llu\n", st->name, (unsigned long long)st->size, st->mode,
+	       st->uid, st->gid, (unsigned long long)st->epoch);
+	return 0;
 }
 
 static int share(const char *name, int procs)
@@ -121,39 +111,27 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 
-	dev = open(REGION_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	dev = region_device_open(NULL);
 	if (dev < 0) {
 		fprintf(stderr, "rtool: %s: %s\n", REGION_DEVICE_PATH, strerror(errno));
 		return 1;
 	}
 	if (!strcmp(cmd, "create") && (argc == 4 || argc == 5)) {
-		struct region_create_args a = { .size = strtoull(argv[3], NULL, 0) };
+		unsigned int mode = argc == 5 ? strtoul(argv[4], NULL, 8) : 0600;
 
-		a.mode = argc == 5 ? strtoul(argv[4], NULL, 8) : 0600;
-		strncpy(a.name, argv[2], sizeof(a.name) - 1);
-		if (ioctl(dev, REGION_IOC_CREATE, &a))
+		if (region_create(dev, argv[2], strtoull(argv[3], NULL, 0), mode))
 			fail("create", argv[2]);
 		return 0;
 	}
 	if (!strcmp(cmd, "rm") && argc == 3) {
-		struct region_name_args a = { 0 };
-
-		strncpy(a.name, argv[2], sizeof(a.name) - 1);
-		if (ioctl(dev, REGION_IOC_DELETE, &a))
+		if (region_delete(dev, argv[2]))
 			fail("delete", argv[2]);
 		return 0;
 	}
 	if (!strcmp(cmd, "ls") && argc == 2) {
-		struct region_stat st[256];
-		struct region_list_args l = { .entries = (uintptr_t)st, .capacity = 256 };
-		__u32 i;
-
-		if (ioctl(dev, REGION_IOC_LIST, &l))
-			fail("list", "*");
 		printf("%-20s %12s %5s %6s %6s %6s\n", "NAME", "SIZE", "MODE", "UID", "GID", "EPOCH");
-		for (i = 0; i < l.count && i < 256; i++)
-			printf("%-20s %12llu %5o %6u %6u %6llu\n", st[i].name, (unsigned long long)st[i].size,
-			       st[i].mode, st[i].uid, st[i].gid, (unsigned long long)st[i].epoch);
+		if (region_list(dev, print_entry, NULL))
+			fail("list", "*");
 		return 0;
 	}
 	if (!strcmp(cmd, "sync") && argc == 3) {
