@@ -101,6 +101,12 @@ impl Device {
         Ok(Self { fd })
     }
 
+    /// Another handle on the same open device (a duplicated file descriptor).
+    pub fn try_clone(&self) -> io::Result<Self> {
+        let fd = self.fd.try_clone()?;
+        Ok(Self { fd })
+    }
+
     /// The ABI version and the device's size and page size.
     pub fn info(&self) -> io::Result<uapi::RegionDeviceInfo> {
         ioctl::device_info(&self.fd).map_err(|e| RegionError::device(e).into())

@@ -53,6 +53,18 @@ impl Mapping {
         unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 
+    /// The first byte of the mapping, for code that manages the bytes itself (persistent
+    /// containers keep their own locking and bounds checks). Stores through it are allowed only
+    /// when [`Mapping::is_writable`].
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// Whether the mapping may be written.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
     /// Bytes mapped.
     pub fn len(&self) -> usize {
         self.len

@@ -1,0 +1,321 @@
+//! A persistent hash map from byte strings to byte strings: a descriptor (`table`, `len`), a
+//! bucket table (its size, then one chain head per bucket) and one node per entry holding
+//! `next`, the key's hash, both lengths, the key and the value.
+//!
+//! Every change publishes with one 8-byte store of a link: an insert fills a new node, then
+//! links it; a replacement links the new node in place of the old one, then frees the old; a
+//! removal unlinks, then frees; growing copies every entry into a new table, then stores
+//! `table`. A holder that dies at any point leaves every key with its old or its new value (and
+//! at worst leaked blocks, and `len` off by one until [`PHashMap::recount`]).
+
+use crate::heap::Guard;
+use crate::persistent::{PPtr, Persistent};
+use std::io;
+
+/// The descriptor, stored in the heap.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MapDesc {
+    table: u64,
+    len: u64,
+}
+
+// SAFETY: two integers.
+unsafe impl Persistent for MapDesc {}
+
+/// A node's fixed part; the key and value bytes follow it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    next: u64,
+    hash: u64,
+    key_len: u32,
+    value_len: u32,
+}
+
+// SAFETY: integers only.
+unsafe impl Persistent for Node {}
+
+const NODE_BYTES: u64 = std::mem::size_of::<Node>() as u64;
+
+/// The 64-bit FNV-1a hash of `key` (stable across processes and boots, as stored hashes must be).
+pub fn hash(key: &[u8]) -> u64 {
+    key.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// A hash map in a heap, named by the persistent pointer to its descriptor. Lookups return the
+/// value's bytes in persistent memory itself, valid while the [`Guard`] is borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct PHashMap {
+    desc: PPtr<MapDesc>,
+}
+
+fn corrupt(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("hash map: {what}"))
+}
+
+/// Where a key was found: the link that points to its node, and the node.
+struct Found {
+    link: PPtr<u64>,
+    node: u64,
+}
+
+impl PHashMap {
+    /// A new, empty map with `buckets` buckets to start with (rounded up to a power of two).
+    pub fn new(g: &mut Guard<'_>, buckets: u64) -> io::Result<Self> {
+        let table = Self::new_table(g, buckets.max(1).next_power_of_two())?;
+        let desc = g.alloc(MapDesc { table, len: 0 })?;
+        Ok(Self { desc })
+    }
+
+    /// The map whose descriptor is at `desc`.
+    pub fn at(desc: PPtr<MapDesc>) -> Self {
+        Self { desc }
+    }
+
+    /// Where the descriptor is: store this to find the map again.
+    pub fn as_ptr(self) -> PPtr<MapDesc> {
+        self.desc
+    }
+
+    fn new_table(g: &mut Guard<'_>, buckets: u64) -> io::Result<u64> {
+        let bytes = buckets.checked_add(1).and_then(|n| n.checked_mul(8));
+        let table = g.alloc_bytes(bytes.ok_or_else(|| corrupt("too many buckets"))?)?;
+        g.write(table.cast::<u64>(), buckets)?;
+        Ok(table.offset())
+    }
+
+    /// The bucket count of `table`, checked to be a power of two.
+    fn buckets(g: &Guard<'_>, table: u64) -> io::Result<u64> {
+        let n: u64 = g.read(PPtr::from_offset(table))?;
+        if !n.is_power_of_two() {
+            return Err(corrupt("bucket count is not a power of two"));
+        }
+        Ok(n)
+    }
+
+    fn head(table: u64, bucket: u64) -> PPtr<u64> {
+        PPtr::from_offset(table + 8 + 8 * bucket)
+    }
+
+    /// The number of entries.
+    pub fn len(self, g: &Guard<'_>) -> io::Result<u64> {
+        Ok(g.read(self.desc)?.len)
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(self, g: &Guard<'_>) -> io::Result<bool> {
+        Ok(self.len(g)? == 0)
+    }
+
+    /// Nodes a chain may hold before it must be a cycle (a corrupt map).
+    fn chain_limit(g: &Guard<'_>) -> u64 {
+        g.heap().arena.len() / NODE_BYTES
+    }
+
+    fn key_of<'g>(g: &'g Guard<'_>, node: u64, n: &Node) -> io::Result<&'g [u8]> {
+        g.bytes(PPtr::from_offset(node + NODE_BYTES), u64::from(n.key_len))
+    }
+
+    fn find(self, g: &Guard<'_>, key: &[u8], h: u64) -> io::Result<Option<Found>> {
+        let d = g.read(self.desc)?;
+        let mut link = Self::head(d.table, h & (Self::buckets(g, d.table)? - 1));
+        for _ in 0..Self::chain_limit(g) {
+            let node = g.read(link)?;
+            if node == 0 {
+                return Ok(None);
+            }
+            let n: Node = g.read(PPtr::from_offset(node))?;
+            if n.hash == h && Self::key_of(g, node, &n)? == key {
+                return Ok(Some(Found { link, node }));
+            }
+            link = PPtr::from_offset(node); // `next` is the node's first field
+        }
+        Err(corrupt("a chain loops"))
+    }
+
+    /// The value of `key`, in persistent memory.
+    pub fn get<'g>(self, g: &'g Guard<'_>, key: &[u8]) -> io::Result<Option<&'g [u8]>> {
+        let Some(f) = self.find(g, key, hash(key))? else {
+            return Ok(None);
+        };
+        let n: Node = g.read(PPtr::from_offset(f.node))?;
+        let value = f.node + NODE_BYTES + u64::from(n.key_len);
+        g.bytes(PPtr::from_offset(value), u64::from(n.value_len))
+            .map(Some)
+    }
+
+    /// A new, unlinked node holding `key` and `value`.
+    fn new_node(g: &mut Guard<'_>, key: &[u8], value: &[u8], h: u64, next: u64) -> io::Result<u64> {
+        let too_long = || io::Error::new(io::ErrorKind::InvalidInput, "key or value over 4 GiB");
+        let key_len = u32::try_from(key.len()).map_err(|_| too_long())?;
+        let value_len = u32::try_from(value.len()).map_err(|_| too_long())?;
+        let total = NODE_BYTES + key.len() as u64 + value.len() as u64;
+        let node = g.alloc_bytes(total)?.offset();
+        g.write(
+            PPtr::from_offset(node),
+            Node {
+                next,
+                hash: h,
+                key_len,
+                value_len,
+            },
+        )?;
+        let bytes = g.bytes_mut(PPtr::from_offset(node + NODE_BYTES), total - NODE_BYTES)?;
+        bytes[..key.len()].copy_from_slice(key);
+        bytes[key.len()..].copy_from_slice(value);
+        Ok(node)
+    }
+
+    /// Sets `key` to `value`; returns whether it replaced a value.
+    pub fn insert(self, g: &mut Guard<'_>, key: &[u8], value: &[u8]) -> io::Result<bool> {
+        let h = hash(key);
+        if let Some(f) = self.find(g, key, h)? {
+            let old: Node = g.read(PPtr::from_offset(f.node))?;
+            let node = Self::new_node(g, key, value, h, old.next)?;
+            g.write(f.link, node)?;
+            g.free(PPtr::<u8>::from_offset(f.node))?;
+            return Ok(true);
+        }
+        let d = g.read(self.desc)?;
+        let buckets = Self::buckets(g, d.table)?;
+        let head = Self::head(d.table, h & (buckets - 1));
+        let first = g.read(head)?;
+        let node = Self::new_node(g, key, value, h, first)?;
+        g.write(head, node)?;
+        g.write(
+            self.desc,
+            MapDesc {
+                table: d.table,
+                len: d.len + 1,
+            },
+        )?;
+        if d.len + 1 > buckets {
+            self.grow(g)?;
+        }
+        Ok(false)
+    }
+
+    /// Removes `key`; returns whether it was there.
+    pub fn remove(self, g: &mut Guard<'_>, key: &[u8]) -> io::Result<bool> {
+        let Some(f) = self.find(g, key, hash(key))? else {
+            return Ok(false);
+        };
+        let n: Node = g.read(PPtr::from_offset(f.node))?;
+        g.write(f.link, n.next)?;
+        let d = g.read(self.desc)?;
+        g.write(
+            self.desc,
+            MapDesc {
+                table: d.table,
+                len: d.len.saturating_sub(1),
+            },
+        )?;
+        g.free(PPtr::<u8>::from_offset(f.node))?;
+        Ok(true)
+    }
+
+    /// Calls `each(key, value)` for every entry, in no particular order.
+    pub fn for_each(
+        self,
+        g: &Guard<'_>,
+        mut each: impl FnMut(&[u8], &[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let d = g.read(self.desc)?;
+        let limit = Self::chain_limit(g);
+        for b in 0..Self::buckets(g, d.table)? {
+            let mut node = g.read(Self::head(d.table, b))?;
+            let mut steps = 0;
+            while node != 0 {
+                steps += 1;
+                if steps > limit {
+                    return Err(corrupt("a chain loops"));
+                }
+                let n: Node = g.read(PPtr::from_offset(node))?;
+                let kv = g.bytes(
+                    PPtr::from_offset(node + NODE_BYTES),
+                    u64::from(n.key_len) + u64::from(n.value_len),
+                )?;
+                let (k, v) = kv.split_at(n.key_len as usize);
+                each(k, v)?;
+                node = n.next;
+            }
+        }
+        Ok(())
+    }
+
+    /// Doubles the bucket table: copies every entry into new nodes of a new table, publishes it
+    /// with one store, then frees the old nodes and table.
+    fn grow(self, g: &mut Guard<'_>) -> io::Result<()> {
+        let d = g.read(self.desc)?;
+        let buckets = Self::buckets(g, d.table)? * 2;
+        let table = Self::new_table(g, buckets)?;
+        let mut old_nodes = Vec::new();
+        let mut entries = Vec::new();
+        self.for_each(g, |k, v| {
+            entries.push((k.to_vec(), v.to_vec()));
+            Ok(())
+        })?;
+        for (k, v) in &entries {
+            let h = hash(k);
+            let head = Self::head(table, h & (buckets - 1));
+            let first = g.read(head)?;
+            let node = Self::new_node(g, k, v, h, first)?;
+            g.write(head, node)?;
+        }
+        for b in 0..buckets / 2 {
+            let mut node = g.read(Self::head(d.table, b))?;
+            while node != 0 {
+                old_nodes.push(node);
+                node = g.read(PPtr::<u64>::from_offset(node))?;
+            }
+        }
+        g.write(
+            self.desc,
+            MapDesc {
+                table,
+                len: entries.len() as u64,
+            },
+        )?;
+        for node in old_nodes {
+            g.free(PPtr::<u8>::from_offset(node))?;
+        }
+        g.free(PPtr::<u8>::from_offset(d.table))
+    }
+
+    /// Counts the entries again and stores the count: after taking the lock over from a dead
+    /// holder, whose last change may have linked or unlinked a node without counting it.
+    pub fn recount(self, g: &mut Guard<'_>) -> io::Result<u64> {
+        let mut len = 0;
+        self.for_each(g, |_, _| {
+            len += 1;
+            Ok(())
+        })?;
+        let d = g.read(self.desc)?;
+        g.write(
+            self.desc,
+            MapDesc {
+                table: d.table,
+                len,
+            },
+        )?;
+        Ok(len)
+    }
+
+    /// Frees every node, the table and the descriptor.
+    pub fn destroy(self, g: &mut Guard<'_>) -> io::Result<()> {
+        let d = g.read(self.desc)?;
+        for b in 0..Self::buckets(g, d.table)? {
+            let mut node = g.read(Self::head(d.table, b))?;
+            while node != 0 {
+                let next = g.read(PPtr::<u64>::from_offset(node))?;
+                g.free(PPtr::<u8>::from_offset(node))?;
+                node = next;
+            }
+        }
+        g.free(PPtr::<u8>::from_offset(d.table))?;
+        g.free(self.desc)
+    }
+}

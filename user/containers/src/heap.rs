@@ -1,0 +1,320 @@
+//! A heap in a region: open or format it, lock it, allocate, read and write through persistent
+//! pointers, and commit it with PMSYNC.
+
+use crate::alloc;
+use crate::arena::Arena;
+use crate::header::*;
+use crate::lock::{self, Acquired};
+use crate::persistent::{PPtr, Persistent};
+use region::{Access, Device, Mapping, Region};
+use rustix::mm::{mmap_anonymous, munmap, MapFlags, ProtFlags};
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+
+/// What keeps a heap's bytes mapped.
+enum Backing {
+    /// A region, mapped shared.
+    Region { region: Region, _map: Mapping },
+    /// Anonymous shared memory (shared with children forked later), for tests and examples
+    /// without the module; "commits" are counted.
+    Memory {
+        ptr: *mut u8,
+        len: usize,
+        commits: AtomicU64,
+    },
+}
+
+/// A heap in one region, shared with every other process that opens it.
+pub struct Heap {
+    name: String,
+    pub(crate) arena: Arena,
+    backing: Backing,
+    device: Option<Device>,
+    /// Foreign regions mapped so far, by table index - 1; never unmapped before the heap is
+    /// dropped, so slices into them live as long as the heap.
+    pub(crate) foreign: Mutex<Vec<Option<(Region, Mapping)>>>,
+}
+
+/// The heap lock, held: the only way to read or change a heap. Released on drop.
+pub struct Guard<'h> {
+    pub(crate) heap: &'h Heap,
+    acquired: Acquired,
+}
+
+fn not_a_heap(name: &str, why: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("region '{name}': {why}"),
+    )
+}
+
+impl Heap {
+    /// Creates region `name` of `size` bytes with permission bits `mode`, formats a heap in it
+    /// and commits it.
+    pub fn create(dev: &Device, name: &str, size: u64, mode: u32) -> io::Result<Self> {
+        dev.create(name, size, mode)?;
+        Self::format(dev, name)
+    }
+
+    /// Formats a new, empty heap over the whole of the existing region `name` (erasing what it
+    /// held) and commits it.
+    pub fn format(dev: &Device, name: &str) -> io::Result<Self> {
+        let heap = Self::map(dev, name)?;
+        heap.write_header()?;
+        heap.commit()?;
+        Ok(heap)
+    }
+
+    /// Opens the heap in region `name`.
+    pub fn open(dev: &Device, name: &str) -> io::Result<Self> {
+        let heap = Self::map(dev, name)?;
+        heap.check_header()?;
+        Ok(heap)
+    }
+
+    /// A heap of `size` bytes in anonymous shared memory (children forked later share it): the
+    /// same code paths, with no module and no durability; [`Heap::commit`] only counts.
+    pub fn in_memory(size: usize) -> io::Result<Self> {
+        let flags = MapFlags::SHARED;
+        let prot = ProtFlags::READ | ProtFlags::WRITE;
+        // SAFETY: a new anonymous mapping at an address the kernel chooses; it aliases nothing.
+        let ptr = unsafe { mmap_anonymous(std::ptr::null_mut(), size, prot, flags)? }.cast::<u8>();
+        // SAFETY: `ptr` maps `size` writable, page-aligned bytes until the backing unmaps them.
+        let arena = unsafe { Arena::new(ptr, size) };
+        let heap = Self {
+            name: "(memory)".to_string(),
+            arena,
+            backing: Backing::Memory {
+                ptr,
+                len: size,
+                commits: AtomicU64::new(0),
+            },
+            device: None,
+            foreign: Mutex::new(Vec::new()),
+        };
+        heap.write_header()?;
+        Ok(heap)
+    }
+
+    fn map(dev: &Device, name: &str) -> io::Result<Self> {
+        let region = dev.open_region(name, Access::ReadWrite)?;
+        let map = region.map()?;
+        if (map.len() as u64) < DATA_START + 4096 {
+            return Err(not_a_heap(
+                name,
+                "too small for a heap (it needs two pages)",
+            ));
+        }
+        // SAFETY: the mapping is `len` writable bytes, page aligned, and the backing keeps it.
+        let arena = unsafe { Arena::new(map.as_ptr(), map.len()) };
+        Ok(Self {
+            name: name.to_string(),
+            arena,
+            backing: Backing::Region { region, _map: map },
+            device: Some(dev.try_clone()?),
+            foreign: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Writes an empty heap's header; the magic goes last.
+    fn write_header(&self) -> io::Result<()> {
+        let a = &self.arena;
+        a.write(MAGIC, 0u64)?;
+        for class in 0..CLASSES {
+            a.write(free_list(class), 0u64)?;
+        }
+        for index in 1..=FOREIGN_SLOTS {
+            // SAFETY: in bounds (checked); the heap is not in use yet (formatting).
+            unsafe { (*a.bytes(foreign_name(index), FOREIGN_NAME)?).fill(0) };
+        }
+        a.write(VERSION, HEAP_VERSION)?;
+        a.write(SIZE, a.len())?;
+        a.write(LOCK, 0u64)?;
+        a.write(TOP, DATA_START)?;
+        a.write(ROOT, 0u64)?;
+        a.write(TAKEOVERS, 0u64)?;
+        a.write(MAGIC, HEAP_MAGIC)
+    }
+
+    fn check_header(&self) -> io::Result<()> {
+        let a = &self.arena;
+        let magic: u64 = a.read(MAGIC)?;
+        if magic != HEAP_MAGIC {
+            return Err(not_a_heap(&self.name, "holds no heap (format one first)"));
+        }
+        let version: u32 = a.read(VERSION)?;
+        if version != HEAP_VERSION {
+            return Err(not_a_heap(
+                &self.name,
+                &format!("heap version {version} is not {HEAP_VERSION}"),
+            ));
+        }
+        let (size, top): (u64, u64) = (a.read(SIZE)?, a.read(TOP)?);
+        if size > a.len() || !(DATA_START..=size).contains(&top) {
+            return Err(not_a_heap(
+                &self.name,
+                &format!("heap header is corrupt (size {size}, top {top})"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The region's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Takes the heap lock, waiting while another thread (of any process) holds it.
+    pub fn lock(&self) -> io::Result<Guard<'_>> {
+        let acquired = lock::acquire(self.arena.atomic(LOCK)?)?;
+        if acquired == Acquired::TakenOver {
+            let n: u64 = self.arena.read(TAKEOVERS)?;
+            self.arena.write(TAKEOVERS, n + 1)?;
+        }
+        Ok(Guard {
+            heap: self,
+            acquired,
+        })
+    }
+
+    /// Commits the heap: takes the lock (so no operation is half done), PMSYNCs the region and
+    /// returns the epoch.
+    pub fn commit(&self) -> io::Result<u64> {
+        self.lock()?.commit()
+    }
+
+    pub(crate) fn device(&self) -> io::Result<&Device> {
+        self.device.as_ref().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "an in-memory heap has no foreign regions",
+            )
+        })
+    }
+}
+
+impl Guard<'_> {
+    /// Whether the lock was taken over from a holder that died holding it.
+    pub fn took_over(&self) -> bool {
+        self.acquired == Acquired::TakenOver
+    }
+
+    /// The heap.
+    pub fn heap(&self) -> &Heap {
+        self.heap
+    }
+
+    /// PMSYNC of the region, the lock held: every store of every process is durable, atomically.
+    pub fn commit(&self) -> io::Result<u64> {
+        match &self.heap.backing {
+            Backing::Region { region, .. } => region.pmsync(),
+            Backing::Memory { commits, .. } => Ok(commits.fetch_add(1, Relaxed) + 1),
+        }
+    }
+
+    /// Allocates `bytes` of zeroed payload.
+    pub fn alloc_bytes(&mut self, bytes: u64) -> io::Result<PPtr<u8>> {
+        alloc::alloc(&self.heap.arena, bytes).map(PPtr::from_offset)
+    }
+
+    /// Allocates room for a `T` and stores `value` there.
+    pub fn alloc<T: Persistent>(&mut self, value: T) -> io::Result<PPtr<T>> {
+        let p = self
+            .alloc_bytes(std::mem::size_of::<T>() as u64)?
+            .cast::<T>();
+        self.write(p, value)?;
+        Ok(p)
+    }
+
+    /// Frees a block from [`Guard::alloc`] or [`Guard::alloc_bytes`].
+    pub fn free<T>(&mut self, p: PPtr<T>) -> io::Result<()> {
+        alloc::free(&self.heap.arena, p.offset())
+    }
+
+    /// The payload bytes of the block at `p` (at least what was asked for).
+    pub fn block_len<T>(&self, p: PPtr<T>) -> io::Result<u64> {
+        alloc::payload_len(&self.heap.arena, p.offset())
+    }
+
+    /// The `T` at `p`.
+    pub fn read<T: Persistent>(&self, p: PPtr<T>) -> io::Result<T> {
+        self.heap.arena.read(p.offset())
+    }
+
+    /// Stores `value` at `p`.
+    pub fn write<T: Persistent>(&mut self, p: PPtr<T>, value: T) -> io::Result<()> {
+        self.heap.arena.write(p.offset(), value)
+    }
+
+    /// The `len` bytes at `p`, in persistent memory itself (no copy), valid while the lock is
+    /// held.
+    pub fn bytes(&self, p: PPtr<u8>, len: u64) -> io::Result<&[u8]> {
+        let bytes = self.heap.arena.bytes(p.offset(), len)?;
+        // SAFETY: in bounds; the lock is held for the borrow's lifetime, so no cooperating
+        // thread stores to these bytes meanwhile.
+        Ok(unsafe { &*bytes })
+    }
+
+    /// The `len` bytes at `p`, writable, valid while the lock is held.
+    pub fn bytes_mut(&mut self, p: PPtr<u8>, len: u64) -> io::Result<&mut [u8]> {
+        let bytes = self.heap.arena.bytes(p.offset(), len)?;
+        // SAFETY: in bounds; the lock gives this guard, borrowed mutably, exclusive access.
+        Ok(unsafe { &mut *bytes })
+    }
+
+    /// The root object (null until set).
+    pub fn root<T>(&self) -> io::Result<PPtr<T>> {
+        self.heap.arena.read(ROOT).map(PPtr::from_offset)
+    }
+
+    /// Sets the root object.
+    pub fn set_root<T>(&mut self, p: PPtr<T>) -> io::Result<()> {
+        self.heap.arena.write(ROOT, p.offset())
+    }
+
+    /// How often the lock has been taken over from a dead holder, over the heap's life.
+    pub fn takeovers(&self) -> io::Result<u64> {
+        self.heap.arena.read(TAKEOVERS)
+    }
+}
+
+impl std::fmt::Debug for Heap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Heap")
+            .field("region", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Guard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("heap", &self.heap.name)
+            .field("acquired", &self.acquired)
+            .finish()
+    }
+}
+
+impl Drop for Backing {
+    fn drop(&mut self) {
+        if let Backing::Memory { ptr, len, .. } = *self {
+            // SAFETY: the mapping made in `Heap::in_memory`, unmapped once, here; the heap that
+            // borrowed it is being dropped.
+            let _ = unsafe { munmap(ptr.cast(), len) };
+        }
+    }
+}
+
+// SAFETY: the backing only owns a mapping (or a region); the pointer is not dereferenced by it.
+unsafe impl Send for Backing {}
+// SAFETY: as above.
+unsafe impl Sync for Backing {}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if let Ok(word) = self.heap.arena.atomic(LOCK) {
+            lock::release(word);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Persistent containers on regions: a heap shared by every process that maps the region, whose
+//! allocations, pointers and data are committed together by PMSYNC.
+//!
+//! - [`Heap`]: a heap over a whole region (header, allocator, root object, lock);
+//! - [`Guard`]: the heap lock held; every read, write, allocation and free goes through it;
+//! - [`PPtr`]: a region-relative pointer; [`GlobalPtr`]: a pointer into another region through
+//!   the heap's table of foreign regions;
+//! - [`PVec`] and [`PHashMap`]: a vector and a byte-string hash map in the heap.
+//!
+//! ```
+//! use region_containers::{Heap, PHashMap};
+//!
+//! // A heap in process memory runs the same code as one in a region (`Heap::open`).
+//! let heap = Heap::in_memory(1 << 20)?;
+//! let mut g = heap.lock()?;
+//! let map = PHashMap::new(&mut g, 64)?;
+//! g.set_root(map.as_ptr())?;
+//! map.insert(&mut g, b"colour", b"blue")?;
+//! assert_eq!(map.get(&g, b"colour")?, Some(&b"blue"[..]));
+//! let epoch = g.commit()?; // PMSYNC with the lock held: the heap between two operations
+//! # assert_eq!(epoch, 1);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Consistency: a PMSYNC through [`Heap::commit`] (or [`Guard::commit`]) captures the heap with
+//! no operation half done, so after a power cut the heap is exactly as that commit left it. A
+//! process that dies holding the lock leaves every structure usable (each step publishes with
+//! one 8-byte store): the next locker takes the lock over ([`Guard::took_over`]), and at worst a
+//! block is leaked ([`Guard::check`] reports it). Do not PMSYNC a region that holds a heap
+//! without its lock: that could capture an operation of another process half done.
+
+mod alloc;
+mod arena;
+mod check;
+mod foreign;
+mod hashmap;
+mod header;
+mod heap;
+mod lock;
+mod persistent;
+mod vec;
+
+pub use check::HeapReport;
+pub use hashmap::{hash, MapDesc, PHashMap};
+pub use header::{DATA_START, FOREIGN_SLOTS, HEAP_MAGIC, HEAP_VERSION};
+pub use heap::{Guard, Heap};
+pub use lock::Acquired;
+pub use persistent::{GlobalPtr, PPtr, Persistent, GLOBAL_OFFSET_BITS};
+pub use vec::{PVec, VecDesc};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,279 @@
+//! Host tests of the containers, on heaps in anonymous shared memory.
+
+use crate::*;
+use std::collections::BTreeMap;
+use std::io;
+
+fn heap() -> Heap {
+    Heap::in_memory(1 << 20).expect("heap")
+}
+
+fn assert_sound(g: &Guard<'_>) -> HeapReport {
+    let r = g.check().expect("check ran");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    r
+}
+
+#[test]
+fn allocations_are_zeroed_tagged_and_reused_after_free() {
+    let heap = heap();
+    let mut g = heap.lock().expect("lock");
+    let a = g.alloc_bytes(100).expect("alloc");
+    assert_eq!(a.offset() % 8, 0);
+    assert!(a.offset() >= DATA_START);
+    assert_eq!(
+        g.block_len(a).expect("in use"),
+        120,
+        "128-byte block less its tag"
+    );
+    g.bytes_mut(a, 100).expect("bytes").fill(0xaa);
+    g.free(a).expect("free");
+    let b = g.alloc_bytes(90).expect("alloc");
+    assert_eq!(b, a, "the freed block of the same class comes back");
+    assert!(
+        g.bytes(b, 120).expect("bytes").iter().all(|&x| x == 0),
+        "zeroed again"
+    );
+    let r = assert_sound(&g);
+    assert_eq!((r.used_blocks, r.free_blocks, r.used_bytes), (1, 0, 128));
+}
+
+#[test]
+fn bad_frees_and_wild_pointers_are_errors() {
+    let heap = heap();
+    let mut g = heap.lock().expect("lock");
+    let a = g.alloc(7u64).expect("alloc");
+    g.free(a).expect("free");
+    let e = g.free(a).expect_err("double free");
+    assert!(e.to_string().contains("double free"), "{e}");
+    assert!(g.free(PPtr::<u8>::from_offset(DATA_START + 3)).is_err());
+    assert!(
+        g.read(PPtr::<u64>::from_offset(1 << 20)).is_err(),
+        "past the end"
+    );
+    assert!(
+        g.read(PPtr::<u64>::from_offset(4097)).is_err(),
+        "misaligned"
+    );
+    assert!(
+        g.bytes(PPtr::from_offset(u64::MAX - 2), 8).is_err(),
+        "overflow"
+    );
+    assert_sound(&g);
+}
+
+#[test]
+fn a_full_heap_says_so_and_stays_sound() {
+    let heap = Heap::in_memory(64 << 10).expect("heap");
+    let mut g = heap.lock().expect("lock");
+    let mut n = 0;
+    let e = loop {
+        match g.alloc_bytes(1000) {
+            Ok(_) => n += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.kind(), io::ErrorKind::OutOfMemory);
+    assert!(e.to_string().contains("heap full"), "{e}");
+    assert_eq!(
+        n,
+        (60 << 10) / 1024,
+        "every 1 KiB block of the 60 KiB after the header"
+    );
+    assert!(g.alloc_bytes(1 << 40).is_err());
+    assert_sound(&g);
+}
+
+#[test]
+fn the_root_survives_reopening_the_lock() {
+    let heap = heap();
+    {
+        let mut g = heap.lock().expect("lock");
+        let p = g.alloc([1u32, 2, 3, 4]).expect("alloc");
+        g.set_root(p).expect("root");
+        assert!(!g.took_over());
+    }
+    let g = heap.lock().expect("lock again");
+    let p: PPtr<[u32; 4]> = g.root().expect("root");
+    assert_eq!(g.read(p).expect("read"), [1, 2, 3, 4]);
+    assert_eq!(
+        g.commit().expect("commit"),
+        1,
+        "in-memory commits are counted"
+    );
+    assert_eq!(
+        heap.lock().expect_err("not recursive").kind(),
+        io::ErrorKind::WouldBlock
+    );
+    drop(g);
+    assert_eq!(heap.commit().expect("commit"), 2);
+}
+
+#[test]
+fn vectors_grow_pop_and_index() {
+    let heap = heap();
+    let mut g = heap.lock().expect("lock");
+    let v = PVec::<u64>::new(&mut g).expect("vec");
+    assert!(v.is_empty(&g).expect("len"));
+    for i in 0..1000u64 {
+        v.push(&mut g, i * i).expect("push");
+    }
+    assert_eq!(v.len(&g).expect("len"), 1000);
+    assert_eq!(v.get(&g, 999).expect("get"), 999 * 999);
+    assert!(v.get(&g, 1000).is_err());
+    v.set(&mut g, 5, 42).expect("set");
+    assert_eq!(v.pop(&mut g).expect("pop"), Some(999 * 999));
+    let all = v.to_vec(&g).expect("all");
+    assert_eq!(all.len(), 999);
+    assert_eq!(all[5], 42);
+    let r = assert_sound(&g);
+    assert!(r.free_blocks > 0, "outgrown buffers were freed");
+    v.destroy(&mut g).expect("destroy");
+    assert_eq!(assert_sound(&g).used_blocks, 0);
+}
+
+#[test]
+fn the_hash_map_matches_a_model_through_growth_replacement_and_removal() {
+    let heap = Heap::in_memory(8 << 20).expect("heap");
+    let mut g = heap.lock().expect("lock");
+    let map = PHashMap::new(&mut g, 4).expect("map");
+    let mut model = BTreeMap::new();
+    let mut seed = 7u64;
+    for step in 0..5000u64 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let key = format!("k{}", (seed >> 33) % 700).into_bytes();
+        match step % 5 {
+            0 => assert_eq!(
+                map.remove(&mut g, &key).expect("remove"),
+                model.remove(&key).is_some()
+            ),
+            _ => {
+                let value = format!("v{step}-{}", "x".repeat((seed % 50) as usize)).into_bytes();
+                let replaced = map.insert(&mut g, &key, &value).expect("insert");
+                assert_eq!(replaced, model.insert(key, value).is_some());
+            }
+        }
+    }
+    assert_eq!(map.len(&g).expect("len") as usize, model.len());
+    for (k, v) in &model {
+        assert_eq!(map.get(&g, k).expect("get"), Some(&v[..]));
+    }
+    assert_eq!(map.get(&g, b"absent").expect("get"), None);
+    let mut seen = BTreeMap::new();
+    map.for_each(&g, |k, v| {
+        seen.insert(k.to_vec(), v.to_vec());
+        Ok(())
+    })
+    .expect("walk");
+    assert_eq!(seen, model);
+    assert_eq!(map.recount(&mut g).expect("recount") as usize, model.len());
+    assert_sound(&g);
+    map.destroy(&mut g).expect("destroy");
+    assert_eq!(assert_sound(&g).used_blocks, 0, "everything freed");
+}
+
+#[test]
+fn check_reports_a_corrupt_free_list_and_a_clobbered_tag() {
+    let heap = heap();
+    let mut g = heap.lock().expect("lock");
+    let a = g.alloc(1u64).expect("alloc");
+    let b = g.alloc(2u64).expect("alloc");
+    g.free(a).expect("free");
+    // The free list of 16-byte blocks (class 4) now points at b, which is in use.
+    g.write(PPtr::<u64>::from_offset(128 + 8 * 4), b.offset())
+        .expect("poke");
+    let r = g.check().expect("check");
+    assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
+    assert!(
+        r.problems[0].contains("not a free block"),
+        "{:?}",
+        r.problems
+    );
+    assert!(r.problems[1].contains("leaked"), "{:?}", r.problems);
+    g.write(PPtr::<u64>::from_offset(a.offset() - 8), 0)
+        .expect("clobber the tag");
+    let r = g.check().expect("check");
+    assert!(
+        r.problems.iter().any(|p| p.contains("no block tag")),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[test]
+fn a_process_killed_holding_the_lock_leaves_a_usable_map() {
+    let heap = Heap::in_memory(4 << 20).expect("heap");
+    let map = {
+        let mut g = heap.lock().expect("lock");
+        let map = PHashMap::new(&mut g, 16).expect("map");
+        g.set_root(map.as_ptr()).expect("root");
+        map
+    };
+    // SAFETY: the child only uses the heap (shared memory) and leaves with `_exit`, never
+    // returning into the test harness.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        let mut g = heap.lock().expect("child lock");
+        for i in 0u64.. {
+            let key = format!("child{}", i % 500);
+            let _ = map.insert(&mut g, key.as_bytes(), &i.to_le_bytes());
+        }
+        // SAFETY: leaving the forked child without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let mut status = 0;
+    // SAFETY: reaping our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let mut g = heap.lock().expect("lock after the holder died");
+    assert!(g.took_over(), "the dead child's lock was taken over");
+    assert_eq!(g.takeovers().expect("takeovers"), 1);
+    let n = map.recount(&mut g).expect("the map walks cleanly");
+    assert!(n > 0 && n <= 500, "{n}");
+    map.insert(&mut g, b"after", b"ok").expect("usable");
+    assert_eq!(map.get(&g, b"after").expect("get"), Some(&b"ok"[..]));
+    let r = g.check().expect("check");
+    assert!(
+        r.problems.len() <= 1,
+        "at most the one block being replaced leaks: {:?}",
+        r.problems
+    );
+}
+
+#[test]
+fn foreign_pointers_need_a_device_and_a_linked_region() {
+    let heap = heap();
+    let mut g = heap.lock().expect("lock");
+    let p = g.alloc(99u64).expect("alloc");
+    let local = GlobalPtr::new(0, p.offset()).expect("fits");
+    assert_eq!(
+        g.foreign_bytes(local, 8).expect("local"),
+        &99u64.to_le_bytes()
+    );
+    assert_eq!(g.link_region("other").expect("linked"), 1);
+    assert_eq!(g.link_region("other").expect("linked"), 1, "once");
+    assert_eq!(g.link_region("third").expect("linked"), 2);
+    assert_eq!(g.linked_region(2).expect("entry").as_deref(), Some("third"));
+    assert_eq!(g.linked_region(3).expect("entry"), None);
+    assert!(g.linked_region(16).is_err());
+    let e = g
+        .foreign_bytes(GlobalPtr::new(1, 0).expect("fits"), 8)
+        .expect_err("no device");
+    assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+    let e = g
+        .foreign_bytes(GlobalPtr::new(5, 0).expect("fits"), 8)
+        .expect_err("unlinked");
+    assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    for i in 3..=FOREIGN_SLOTS {
+        g.link_region(&format!("r{i}")).expect("room");
+    }
+    assert_eq!(
+        g.link_region("one-too-many").expect_err("full").kind(),
+        io::ErrorKind::OutOfMemory
+    );
+}
