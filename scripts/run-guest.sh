@@ -16,7 +16,21 @@
 # guest never printed its exit marker. A kernel problem wins over a timeout, which wins over a
 # missing marker. With --power-cut-after, QEMU is SIGKILLed that long after the guest is ready (a
 # power cut: the image keeps what reached it) and the run exits 0 if the kernel was clean until
-# then. Run with --help for the options.
+# then.
+#
+# Snapshots (for runs that boot the same guest many times, like the crash torture): with
+# --save-snapshot DIR the guest boots as usual (NVDIMM brought into fsdax mode, pmem devices
+# linked), drops any cached view of the pmem block devices, prints REGION-GUEST-SNAPSHOT and waits
+# for a go line on the serial console; the runner then saves the VM state with QEMU migration
+# (capability x-ignore-shared: the share=on NVDIMM backend is not in the state, so it stays the
+# image file's) into DIR, with the initramfs and kernel command line it booted, and quits. No
+# COMMAND is needed. With --from-snapshot DIR the runner starts QEMU from that state on --image
+# instead of booting, and sends COMMAND on the console as the go line together with a random seed
+# (the resumed guest's RNG state is the same every time; the seed is written to /dev/urandom); the
+# waiting guest prints REGION-GUEST-READY and runs COMMAND, and everything else (timeout, power
+# cut, judging, exit marker) works as for a boot. A resume takes about a second where a boot takes
+# several; the image must be the one the snapshot was saved on (or a copy of it taken after), since
+# the guest kernel read its fsdax info block before the snapshot. Run with --help for the options.
 source "$(dirname "$0")/lib.sh"
 
 # Where the memmap= region starts in guest RAM: above the kernel and initramfs, below the top of RAM
@@ -58,6 +72,9 @@ usage: $0 [options] -- COMMAND...
   --kmemleak           after COMMAND, scan for kernel memory leaks (a leak fails the run)
   --quiet              do not stream the console to stdout
   --selftest-detector  check the console problem detector on canned lines, then exit
+  --save-snapshot DIR  boot, then save the waiting guest's state in DIR and quit (no COMMAND)
+  --from-snapshot DIR  resume the guest saved in DIR and send it COMMAND (--add, --mem, --smp,
+                       --memmap, --append and --kernel are the saved boot's; do not repeat them)
 USAGE
 	exit "${1:-2}"
 }
@@ -78,10 +95,11 @@ to_mib() {
 parse_args() {
 	KERNEL='' IMAGE=$REGION_CACHE/pmem-demo.img IMAGE_SIZE=256M FRESH=0 MEMMAP='' MEM=1G SMP=2
 	TIMEOUT=300 ADDS=() LOGFILE='' ACCEL=auto APPEND='' QUIET=0 KMEMLEAK=0 COMMAND=() POWER_CUT=
+	SAVE_SNAPSHOT='' FROM_SNAPSHOT=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--kernel | --image | --image-size | --memmap | --mem | --smp | --timeout | --add | --log | \
-			--accel | --append | --power-cut-after)
+			--accel | --append | --power-cut-after | --save-snapshot | --from-snapshot)
 			[ $# -ge 2 ] || die "$1 needs a value" ;;
 		esac
 		case $1 in
@@ -98,6 +116,8 @@ parse_args() {
 		--accel) ACCEL=$2; shift ;;
 		--append) APPEND=$2; shift ;;
 		--power-cut-after) POWER_CUT=$2; shift ;;
+		--save-snapshot) SAVE_SNAPSHOT=$2; shift ;;
+		--from-snapshot) FROM_SNAPSHOT=$2; shift ;;
 		--kmemleak) KMEMLEAK=1 ;;
 		--quiet) QUIET=1 ;;
 		--selftest-detector) selftest_detector; exit ;;
@@ -107,7 +127,13 @@ parse_args() {
 		esac
 		shift
 	done
+	if [ -n "$SAVE_SNAPSHOT" ]; then
+		[ -z "$FROM_SNAPSHOT" ] || die "--save-snapshot and --from-snapshot exclude each other"
+		[ ${#COMMAND[@]} -eq 0 ] || die "--save-snapshot takes no COMMAND (the resumed run gets it)"
+		COMMAND=(snapshot_waiter)
+	fi
 	[ ${#COMMAND[@]} -gt 0 ] || { log "no COMMAND given"; usage; }
+	[ -z "$FROM_SNAPSHOT" ] || [ -f "$FROM_SNAPSHOT/vmstate" ] || die "no saved guest in $FROM_SNAPSHOT"
 	[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "bad --timeout '$TIMEOUT'"
 }
 
@@ -145,9 +171,33 @@ prepare_image() {
 	[ "$IMAGE_MIB" = "$want" ] || log "note: keeping the existing ${IMAGE_MIB}M image (use --fresh to resize)"
 }
 
+# The /run-cmd of a --save-snapshot boot. It drops the page cache of every pmem block device (so
+# the resumed guest has no view of pmem contents older than the image it resumes on; the module
+# maps pmem through DAX, never through the page cache), says how much page cache is left, prints
+# the snapshot marker and waits for a go line "REGION-GO SEED COMMAND REGION-END" on the console.
+# A line garbled by the resume (input that reached the UART before its state was loaded) is
+# skipped: the runner sends the go line again until the guest answers REGION-GUEST-READY.
+SNAPSHOT_WAITER='for b in /dev/pmem[0-9]*; do [ -b "$b" ] && blockdev --flushbufs "$b"; done
+echo 1 >/proc/sys/vm/drop_caches 2>/dev/null
+echo "region-guest: page cache at the snapshot: $(grep -E "^(Buffers|Cached):" /proc/meminfo | tr -s " " | tr "\n" " ")"
+echo REGION-GUEST-SNAPSHOT
+while :; do
+	IFS= read -r line || { sleep 1; continue; }
+	case $line in *"REGION-GO "*" REGION-END"*) break ;; esac
+done
+line=${line##*REGION-GO }
+line=${line%% REGION-END*}
+echo "${line%% *}" >/dev/urandom
+echo REGION-GUEST-READY
+sh -c "${line#* }"'
+
 # build_initrd OUT: base archive + COMMAND as /run-cmd + the --add pairs.
 build_initrd() {
-	printf '%s\n' "${COMMAND[*]}" >"$WORK/run-cmd"
+	if [ -n "$SAVE_SNAPSHOT" ]; then
+		printf '%s\n' "$SNAPSHOT_WAITER" >"$WORK/run-cmd"
+	else
+		printf '%s\n' "${COMMAND[*]}" >"$WORK/run-cmd"
+	fi
 	bash "$REPO/scripts/initramfs.sh" "$1" "$WORK/run-cmd:/run-cmd" ${ADDS[@]+"${ADDS[@]}"}
 }
 
@@ -179,8 +229,84 @@ qemu_command() {
 		-m "${mem}M,slots=2,maxmem=$((mem + IMAGE_MIB))M" -smp "$SMP"
 		-object "memory-backend-file,id=pm0,share=on,mem-path=$IMAGE,size=${IMAGE_MIB}M"
 		-device nvdimm,id=nv0,memdev=pm0
-		-kernel "$KERNEL" -initrd "$WORK/initrd.cpio" -append "$(kernel_cmdline)"
-		-nodefaults -display none -monitor none -serial "file:$LOGFILE" -no-reboot)
+		-kernel "$KERNEL" -initrd "$WORK/initrd.cpio" -append "$CMDLINE"
+		-nodefaults -display none -no-reboot)
+	if [ -n "$SAVE_SNAPSHOT$FROM_SNAPSHOT" ]; then
+		mkfifo "$WORK/mon.in" "$WORK/mon.out"
+		QEMU+=(-monitor "pipe:$WORK/mon")
+	else
+		QEMU+=(-monitor none)
+	fi
+	if [ -n "$FROM_SNAPSHOT" ]; then
+		mkfifo "$WORK/serial.in" "$WORK/serial.out"
+		QEMU+=(-serial "pipe:$WORK/serial" -incoming defer)
+	else
+		QEMU+=(-serial "file:$LOGFILE")
+	fi
+}
+
+# monitor LINE...: send lines to the QEMU human monitor (answers go to $WORK/monitor.log).
+monitor() { printf '%s\n' "$@" >&8; }
+
+# start_snapshot_io: drain the monitor's (and, when resuming, the console's) output pipes, and
+# start the incoming migration from the saved state.
+start_snapshot_io() {
+	[ -n "$SAVE_SNAPSHOT$FROM_SNAPSHOT" ] || return 0
+	# Read-write opens of a FIFO never block, whether or not QEMU got as far as opening its end.
+	exec 8<>"$WORK/mon.in"
+	cat 0<>"$WORK/mon.out" >"$WORK/monitor.log" &
+	IO_PIDS+=($!)
+	[ -n "$FROM_SNAPSHOT" ] || return 0
+	exec 9<>"$WORK/serial.in"
+	cat 0<>"$WORK/serial.out" >>"$LOGFILE" &
+	IO_PIDS+=($!)
+	monitor "migrate_set_capability x-ignore-shared on" "migrate_incoming \"exec:cat $FROM_SNAPSHOT/vmstate\""
+}
+
+# stop_snapshot_io: once QEMU is gone, let the readers drain what is left in the pipes and end.
+stop_snapshot_io() {
+	local pid
+	[ ${#IO_PIDS[@]} -gt 0 ] || return 0
+	sleep 0.1
+	for pid in "${IO_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+	IO_PIDS=()
+}
+
+# snapshot_step: called while QEMU runs; saves the waiting guest, or sends the go line to the
+# resumed one until it answers. Prints "done" once a save was started.
+GO_SENT_MS=0 RESUMED=0 SAVING=0
+snapshot_step() {
+	if [ -n "$SAVE_SNAPSHOT" ] && [ $SAVING = 0 ] && grep -aq REGION-GUEST-SNAPSHOT "$LOGFILE"; then
+		SAVING=1
+		monitor "migrate_set_capability x-ignore-shared on" "migrate \"exec:cat >$SAVE_SNAPSHOT/vmstate.tmp\"" \
+			"info migrate" quit
+	fi
+	[ -n "$FROM_SNAPSHOT" ] || return 0
+	grep -aq REGION-GUEST-READY "$LOGFILE" && return 0
+	if [ $RESUMED = 0 ]; then
+		grep -aq 'VM status: running' "$WORK/monitor.log" && RESUMED=1 || { monitor "info status"; return 0; }
+	fi
+	if (($(now_ms) - GO_SENT_MS >= 1000)); then
+		printf 'REGION-GO %s %s REGION-END\n' "$SEED" "${COMMAND[*]}" >&9
+		GO_SENT_MS=$(now_ms)
+	fi
+}
+
+# finish_snapshot: after a --save-snapshot run, check that the migration completed and keep what
+# the resumed runs need; exit 1 if it did not.
+finish_snapshot() {
+	[ -n "$SAVE_SNAPSHOT" ] || return 0
+	if ! grep -aq 'Migration status: completed' "$WORK/monitor.log" 2>/dev/null || [ ! -s "$SAVE_SNAPSHOT/vmstate.tmp" ]; then
+		log "FAIL: saving the guest failed; monitor said:"
+		sed 's/^/    /' "$WORK/monitor.log" >&2 || true
+		exit 1
+	fi
+	cp "$WORK/initrd.cpio" "$SAVE_SNAPSHOT/initrd.cpio"
+	printf '%s\n' "$CMDLINE" >"$SAVE_SNAPSHOT/cmdline"
+	printf '%s\n' "$MEM" "$SMP" "$IMAGE_MIB" >"$SAVE_SNAPSHOT/machine"
+	mv "$SAVE_SNAPSHOT/vmstate.tmp" "$SAVE_SNAPSHOT/vmstate"
+	log "saved the waiting guest in $SAVE_SNAPSHOT ($(du -sh "$SAVE_SNAPSHOT/vmstate" | cut -f1) of state) after $((SECONDS - START)) s"
+	exit 0
 }
 
 # start_console_stream: copy the log to stdout while QEMU runs (unless --quiet).
@@ -199,6 +325,7 @@ run_qemu() {
 	: >"$LOGFILE"
 	"${QEMU[@]}" </dev/null &
 	QEMU_PID=$!
+	start_snapshot_io
 	start_console_stream
 	TIMED_OUT=0 CUT=0
 	while kill -0 "$QEMU_PID" 2>/dev/null; do
@@ -207,6 +334,7 @@ run_qemu() {
 			TIMED_OUT=1
 			break
 		fi
+		snapshot_step
 		if [ -n "$cut_ms" ]; then
 			if [ -z "$cut_at" ] && grep -aq REGION-GUEST-READY "$LOGFILE"; then
 				cut_at=$(($(now_ms) + cut_ms))
@@ -219,13 +347,14 @@ run_qemu() {
 			sleep 0.01
 			continue
 		fi
-		sleep 0.2
+		if [ -n "$FROM_SNAPSHOT" ]; then sleep 0.05; else sleep 0.2; fi
 	done
 	QEMU_RC=0
 	wait "$QEMU_PID" || QEMU_RC=$?
 	QEMU_PID=''
 	[ -z "$TAIL_PID" ] || wait "$TAIL_PID" || true
 	TAIL_PID=''
+	stop_snapshot_io
 }
 
 # kernel_problems LOGFILE: print the console lines that report a kernel problem.
@@ -247,6 +376,7 @@ judge() {
 	problems=$(kernel_problems "$LOGFILE")
 	code=$(guest_exit_code "$LOGFILE")
 	log "QEMU exited with status $QEMU_RC after $((SECONDS - START)) s; console log: $LOGFILE"
+	[ -n "$problems" ] || [ $TIMED_OUT = 1 ] || finish_snapshot
 	if [ -n "$problems" ]; then
 		log "FAIL: the kernel reported a problem ($(echo "$problems" | wc -l) matching console lines):"
 		echo "$problems" | head -40 | sed 's/^/    /' >&2
@@ -268,6 +398,16 @@ judge() {
 	grep -aq REGION-GUEST-SETUP-FAILED "$LOGFILE" && log "FAIL: guest setup failed (see log)"
 	log "guest command exited with $code"
 	exit "$code"
+}
+
+# use_snapshot: take the initramfs, command line and machine size of the saved boot (QEMU must
+# build the same machine to load its state), and a fresh seed for the resumed guest.
+use_snapshot() {
+	cp "$FROM_SNAPSHOT/initrd.cpio" "$WORK/initrd.cpio"
+	CMDLINE=$(cat "$FROM_SNAPSHOT/cmdline")
+	{ read -r MEM; read -r SMP; read -r want; } <"$FROM_SNAPSHOT/machine"
+	[ "$want" = "$IMAGE_MIB" ] || die "the image is ${IMAGE_MIB}M; the snapshot was saved on a ${want}M one"
+	SEED=$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')
 }
 
 # selftest_detector: the detector must flag kernel reports and ignore user output.
@@ -295,6 +435,7 @@ selftest_detector() {
 cleanup() {
 	[ -z "${QEMU_PID:-}" ] || kill -KILL "$QEMU_PID" 2>/dev/null || true
 	[ -z "${TAIL_PID:-}" ] || kill "$TAIL_PID" 2>/dev/null || true
+	for pid in ${IO_PIDS[@]+"${IO_PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
 	[ -z "${WORK:-}" ] || rm -rf "$WORK"
 }
 
@@ -308,7 +449,7 @@ default_log() {
 
 main() {
 	parse_args "$@"
-	START=$SECONDS QEMU_PID='' TAIL_PID=''
+	START=$SECONDS QEMU_PID='' TAIL_PID='' IO_PIDS=()
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 	pick_accel
@@ -317,9 +458,15 @@ main() {
 	mkdir -p "$(dirname "$LOGFILE")"
 	WORK=$(mktemp -d)
 	prepare_image
-	build_initrd "$WORK/initrd.cpio"
+	if [ -n "$FROM_SNAPSHOT" ]; then
+		use_snapshot
+	else
+		build_initrd "$WORK/initrd.cpio"
+		CMDLINE=$(kernel_cmdline)
+	fi
+	[ -z "$SAVE_SNAPSHOT" ] || { mkdir -p "$SAVE_SNAPSHOT"; rm -f "$SAVE_SNAPSHOT/vmstate"; }
 	qemu_command
-	log "booting ($ACCEL, ${MEM} RAM, $SMP CPUs, NVDIMM ${IMAGE_MIB}M $IMAGE${MEMMAP:+, memmap $MEMMAP}, timeout ${TIMEOUT}s)"
+	log "${FROM_SNAPSHOT:+resuming $FROM_SNAPSHOT, }booting ($ACCEL, ${MEM} RAM, $SMP CPUs, NVDIMM ${IMAGE_MIB}M $IMAGE${MEMMAP:+, memmap $MEMMAP}, timeout ${TIMEOUT}s)"
 	run_qemu
 	judge
 }
