@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Build the guest test suite into build/guest-tests/: the shell tests as they are, and every
-# tests/guest/*.c as a static binary in bin/, compiled in the toolchain root against region.h and
-# the kernel source's kselftest_harness.h. Prints the output folder on stdout.
+# tests/guest/*.c as a static binary in bin/, compiled in the toolchain root against libregion
+# (region.h and libregion.a, built first into build/libregion/) and the kernel source's
+# kselftest_harness.h. Prints the output folder on stdout.
 source "$(dirname "$0")/lib.sh"
 export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
 
 kdir=$(bash "$REPO/scripts/kernel.sh")
+bash "$REPO/scripts/libregion.sh" build >/dev/null || die "building libregion failed"
 out=$REPO/build/guest-tests
 rm -rf "$out"
 mkdir -p "$out/bin"

@@ -2,10 +2,11 @@
 # The Region System's test command: every test, host and guest, ending with the line
 # "N passed, N failed, N skipped" and a non-zero exit status if anything failed.
 #
-# Steps: host unit tests (cargo test); toolchain, kernel and module build (cached); lint (clippy,
-# rustfmt); a check that the guest runner fails a run whose kernel complains; the guest suite
-# (tests/guest/run-all.sh) on a fresh pmem image, and a second boot on it; a short crash torture
-# (REGION_TORTURE_CUTS power cuts, default 10). Set REGION_TEST_KEEP=1 to keep the logs.
+# Steps: host unit tests (cargo test); toolchain, kernel and module build (cached); libregion's
+# host checks (scripts/libregion.sh check); lint (clippy, rustfmt); a check that the guest runner
+# fails a run whose kernel complains; the guest suite (tests/guest/run-all.sh) on a fresh pmem
+# image, and a second boot on it; a short crash torture (REGION_TORTURE_CUTS power cuts, default
+# 10). Set REGION_TEST_KEEP=1 to keep the logs.
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
@@ -59,6 +60,16 @@ build_all() {
 		result FAIL "build: guest tests"
 		summary
 	fi
+}
+
+# libregion_checks: the C library's header alone under -pedantic, and a program linked against
+# libregion.so run on the host side (in the toolchain root); one result per check.
+libregion_checks() {
+	log "== libregion host checks"
+	bash scripts/libregion.sh check >"$work/libregion.results" 2>"$work/libregion.err" || true
+	while read -r status name; do result "$status" "$name"; done <"$work/libregion.results"
+	grep -q '^PASS' "$work/libregion.results" || result FAIL "libregion: no host check ran (see $work/libregion.err)"
+	grep -q '^FAIL' "$work/libregion.results" && cat "$work/libregion.err" >&2 || true
 }
 
 lint() {
@@ -154,6 +165,7 @@ crash_torture() {
 
 host_tests
 build_all
+libregion_checks
 lint
 runner_checks
 guest_suite
