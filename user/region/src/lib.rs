@@ -22,6 +22,7 @@
 mod error;
 mod ioctl;
 mod mapping;
+pub mod size;
 
 pub use error::{errno, RegionError};
 pub use mapping::Mapping;

@@ -4,11 +4,10 @@
 //! "regionctl: region 'NAME': REASON" and the exit status is 1 (2 for bad usage).
 
 mod check;
-mod size;
 
 use clap::{Parser, Subcommand};
+use region::size::{human, parse_size};
 use region::{Access, Device, RegionStat};
-use size::{human, parse_size};
 use std::io;
 use std::process::ExitCode;
 

@@ -1,0 +1,248 @@
+//! A key-value store in one region, shared by any number of processes: a persistent hash map in
+//! a region heap (`region-containers`), committed by PMSYNC. Lookups hand out the value's bytes
+//! in persistent memory itself, with no copy.
+//!
+//! ```no_run
+//! use region_kvs::Kvs;
+//!
+//! let dev = region::Device::open()?;
+//! let kvs = Kvs::create(&dev, "kvs", 64 << 20, 0o600)?;
+//! kvs.put(b"apple", b"red")?; // durable when it returns
+//! let colour = kvs.lock()?.get(b"apple")?.map(<[u8]>::to_vec);
+//! assert_eq!(colour.as_deref(), Some(&b"red"[..]));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use region::Device;
+use region_containers::{Guard, Heap, MapDesc, PHashMap, PPtr, Persistent};
+use std::io;
+
+/// "RGNKVS01", little-endian: the root object's first word.
+pub const KVS_MAGIC: u64 = u64::from_le_bytes(*b"RGNKVS01");
+
+/// Buckets of a new store's map (it doubles as it fills).
+const FIRST_BUCKETS: u64 = 1024;
+
+/// The heap's root object.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+struct Root {
+    magic: u64,
+    map: PPtr<MapDesc>,
+}
+
+// SAFETY: two integers.
+unsafe impl Persistent for Root {}
+
+/// A key-value store in a region.
+#[derive(Debug)]
+pub struct Kvs {
+    heap: Heap,
+    map: PHashMap,
+}
+
+/// The store's lock, held: reads give direct pointers into persistent memory; changes made
+/// through it are durable after [`KvsGuard::commit`] (or a later commit by any process).
+#[derive(Debug)]
+pub struct KvsGuard<'k> {
+    guard: Guard<'k>,
+    map: PHashMap,
+}
+
+fn invalid(name: &str, why: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("kvs '{name}': {why}"))
+}
+
+impl Kvs {
+    /// Creates region `name` of `size` bytes holding an empty store, committed.
+    pub fn create(dev: &Device, name: &str, size: u64, mode: u32) -> io::Result<Self> {
+        Self::init(Heap::create(dev, name, size, mode)?)
+    }
+
+    /// Erases the existing region `name` and makes an empty store in it, committed.
+    pub fn format(dev: &Device, name: &str) -> io::Result<Self> {
+        Self::init(Heap::format(dev, name)?)
+    }
+
+    /// An empty store in process memory (no module, no durability), for examples and tests.
+    pub fn in_memory(size: usize) -> io::Result<Self> {
+        Self::init(Heap::in_memory(size)?)
+    }
+
+    fn init(heap: Heap) -> io::Result<Self> {
+        let map = {
+            let mut g = heap.lock()?;
+            let map = PHashMap::new(&mut g, FIRST_BUCKETS)?;
+            let root = g.alloc(Root {
+                magic: KVS_MAGIC,
+                map: map.as_ptr(),
+            })?;
+            g.set_root(root)?;
+            g.commit()?;
+            map
+        };
+        Ok(Self { heap, map })
+    }
+
+    /// Opens the store in region `name`.
+    pub fn open(dev: &Device, name: &str) -> io::Result<Self> {
+        let heap = Heap::open(dev, name)?;
+        let map = {
+            let g = heap.lock()?;
+            let root: PPtr<Root> = g.root()?;
+            if root.is_null() {
+                return Err(invalid(name, "the heap holds no store (its root is empty)"));
+            }
+            let root = g.read(root)?;
+            if root.magic != KVS_MAGIC {
+                return Err(invalid(name, "the heap's root is not a store"));
+            }
+            PHashMap::at(root.map)
+        };
+        Ok(Self { heap, map })
+    }
+
+    /// The heap the store lives in.
+    pub fn heap(&self) -> &Heap {
+        &self.heap
+    }
+
+    /// Takes the store's lock. If its last holder died holding it, the entry count is redone.
+    pub fn lock(&self) -> io::Result<KvsGuard<'_>> {
+        let mut guard = self.heap.lock()?;
+        if guard.took_over() {
+            self.map.recount(&mut guard)?;
+        }
+        Ok(KvsGuard {
+            guard,
+            map: self.map,
+        })
+    }
+
+    /// Sets `key` to `value` and commits: durable when it returns. Returns the epoch.
+    pub fn put(&self, key: &[u8], value: &[u8]) -> io::Result<u64> {
+        let mut g = self.lock()?;
+        g.put(key, value)?;
+        g.commit()
+    }
+
+    /// Removes `key` and commits; returns whether it was there.
+    pub fn del(&self, key: &[u8]) -> io::Result<bool> {
+        let mut g = self.lock()?;
+        let found = g.del(key)?;
+        if found {
+            g.commit()?;
+        }
+        Ok(found)
+    }
+
+    /// The value of `key`, copied out.
+    pub fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.lock()?.get(key)?.map(<[u8]>::to_vec))
+    }
+}
+
+impl KvsGuard<'_> {
+    /// The value of `key`, in persistent memory (no copy), valid while the lock is held.
+    pub fn get(&self, key: &[u8]) -> io::Result<Option<&[u8]>> {
+        self.map.get(&self.guard, key)
+    }
+
+    /// Sets `key` to `value` (durable at the next commit); returns whether it replaced a value.
+    pub fn put(&mut self, key: &[u8], value: &[u8]) -> io::Result<bool> {
+        self.map.insert(&mut self.guard, key, value)
+    }
+
+    /// Removes `key` (durable at the next commit); returns whether it was there.
+    pub fn del(&mut self, key: &[u8]) -> io::Result<bool> {
+        self.map.remove(&mut self.guard, key)
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> io::Result<u64> {
+        self.map.len(&self.guard)
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> io::Result<bool> {
+        self.map.is_empty(&self.guard)
+    }
+
+    /// Every entry whose key starts with `prefix`, sorted by key.
+    pub fn scan(&self, prefix: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut found = Vec::new();
+        self.map.for_each(&self.guard, |k, v| {
+            if k.starts_with(prefix) {
+                found.push((k.to_vec(), v.to_vec()));
+            }
+            Ok(())
+        })?;
+        found.sort();
+        Ok(found)
+    }
+
+    /// PMSYNC with the lock held: every change so far, of every process, is durable.
+    pub fn commit(&self) -> io::Result<u64> {
+        self.guard.commit()
+    }
+
+    /// The heap lock itself, for a heap check.
+    pub fn heap_guard(&self) -> &Guard<'_> {
+        &self.guard
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_del_scan() {
+        let kvs = Kvs::in_memory(4 << 20).expect("store");
+        kvs.put(b"b/2", b"two").expect("put");
+        kvs.put(b"a/1", b"one").expect("put");
+        kvs.put(b"b/1", b"uno").expect("put");
+        kvs.put(b"b/1", b"one").expect("replace");
+        assert_eq!(kvs.get(b"b/1").expect("get").as_deref(), Some(&b"one"[..]));
+        assert_eq!(kvs.get(b"zzz").expect("get"), None);
+        {
+            let g = kvs.lock().expect("lock");
+            assert_eq!(g.len().expect("len"), 3);
+            let scan = g.scan(b"b/").expect("scan");
+            let keys: Vec<_> = scan.iter().map(|(k, _)| k.as_slice()).collect();
+            assert_eq!(keys, [&b"b/1"[..], b"b/2"]);
+        }
+        assert!(kvs.del(b"a/1").expect("del"));
+        assert!(!kvs.del(b"a/1").expect("del again"));
+        let g = kvs.lock().expect("lock");
+        assert_eq!(g.len().expect("len"), 2);
+        assert!(g.heap_guard().check().expect("check").problems.is_empty());
+    }
+}
+
+pub mod load;
+
+impl load::Store for Kvs {
+    fn put(&mut self, key: &[u8], value: &[u8], commit: bool) -> io::Result<()> {
+        let mut g = self.lock()?;
+        g.put(key, value)?;
+        if commit {
+            g.commit()?;
+        }
+        Ok(())
+    }
+
+    fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
+        let g = self.lock()?;
+        out.clear();
+        match g.get(key)? {
+            Some(v) => {
+                out.extend_from_slice(v);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+pub mod torture;
