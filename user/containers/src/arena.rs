@@ -49,7 +49,7 @@ impl Arena {
         let end = offset
             .checked_add(len)
             .ok_or_else(|| bad_pointer(offset, len))?;
-        if end > self.len as u64 || offset % align as u64 != 0 {
+        if end > self.len as u64 || !offset.is_multiple_of(align as u64) {
             return Err(bad_pointer(offset, len));
         }
         // SAFETY: `offset + len <= self.len`, so the result stays inside the mapping.

@@ -111,7 +111,7 @@ pub(crate) fn acquire(word: &AtomicU64) -> io::Result<Acquired> {
                 io::ErrorKind::WouldBlock,
                 "heap lock: this thread holds it already",
             ));
-        } else if (spins == SPINS_BEFORE_CHECK || spins % SPINS_BETWEEN_CHECKS == 0)
+        } else if (spins == SPINS_BEFORE_CHECK || spins.is_multiple_of(SPINS_BETWEEN_CHECKS))
             && holder_is_gone(cur)
             && word.compare_exchange(cur, mine, Acquire, Relaxed).is_ok()
         {
