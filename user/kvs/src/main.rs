@@ -93,10 +93,10 @@ enum Command {
     /// each commit.
     #[command(hide = true)]
     TortureWrite { writer: u32 },
-    /// (crash torture) check the store against the last put each writer reported, given as
-    /// SEQ per writer in order.
+    /// (crash torture) check the puts of WRITERS writers; prints "KVS-RECOVERED S0,S1,..." (each
+    /// writer's last put) or "KVS-PROBLEM ..." lines.
     #[command(hide = true)]
-    TortureVerify { reported: Vec<u64> },
+    TortureVerify { writers: u32 },
 }
 
 fn not_found(key: &str) -> io::Error {
@@ -234,15 +234,11 @@ fn run(cli: &Cli) -> io::Result<()> {
                 println!("KVS-COMMITTED {writer} {seq} {epoch}");
             })?;
         }
-        Command::TortureVerify { reported } => match torture::verify(&kvs, reported) {
-            Ok(lasts) => println!(
-                "KVS-VERIFIED {}",
-                lasts
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+        Command::TortureVerify { writers } => match torture::verify(&kvs, *writers) {
+            Ok(lasts) => {
+                let lasts: Vec<_> = lasts.iter().map(u64::to_string).collect();
+                println!("KVS-RECOVERED {}", lasts.join(","));
+            }
             Err(problems) => {
                 for p in &problems {
                     println!("KVS-PROBLEM {p}");
