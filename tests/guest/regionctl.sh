@@ -8,16 +8,6 @@
 
 RC=/tests/bin/regionctl
 
-# expect STATUS OUTPUT_PATTERN COMMAND...: the command exits STATUS and its stdout+stderr has a
-# line matching OUTPUT_PATTERN (a grep basic regular expression).
-expect() {
-	local status=$1 pattern=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	[ "$rc" = "$status" ] || { echo "'$*' exited $rc, expected $status; it said:"; echo "$out"; return 1; }
-	echo "$out" | grep -q -- "$pattern" || { echo "'$*' said:"; echo "$out"; echo "expected a line matching: $pattern"; return 1; }
-}
-
 create() { expect 0 "^created region 'ctl': 1 MiB, mode 644$" $RC create ctl 1M --mode 644; }
 create_existing() { expect 1 "^regionctl: region 'ctl': File exists (os error 17)$" $RC create ctl 4K; }
 create_bad_size() { expect 2 "unknown unit 'X'" $RC create ctl2 4X; }

@@ -24,6 +24,8 @@ run pmsync_test /tests/bin/pmsync_test
 run libregion_test /tests/bin/libregion_test
 run lib_test /tests/bin/lib_test
 run regionctl sh /tests/regionctl.sh
+run containers_test /tests/bin/containers_test
+run kvs sh /tests/kvs.sh
 run persistence_write sh /tests/persistence.sh write
 run persistence_reload sh /tests/persistence.sh reload
 rmmod region

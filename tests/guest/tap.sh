@@ -4,6 +4,8 @@
 #   tap_test NAME FN  run shell function FN; "ok" if it returns 0, else "not ok" with what FN
 #                     printed shown as "# " diagnostics
 #   tap_done          exit non-zero if any test failed
+#   expect STATUS PATTERN CMD...  (for use inside a test) CMD exits STATUS and prints (stdout or
+#                     stderr) a line matching PATTERN, a grep basic regular expression
 
 tap_count=0
 tap_failed=0
@@ -30,4 +32,12 @@ tap_test() {
 tap_done() {
 	echo "# Totals: pass:$((tap_count - tap_failed)) fail:$tap_failed"
 	[ $tap_failed -eq 0 ]
+}
+
+expect() {
+	local status=$1 pattern=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	[ "$rc" = "$status" ] || { echo "'$*' exited $rc, expected $status; it said:"; echo "$out"; return 1; }
+	echo "$out" | grep -q -- "$pattern" || { echo "'$*' said:"; echo "$out"; echo "expected a line matching: $pattern"; return 1; }
 }

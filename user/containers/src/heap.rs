@@ -215,7 +215,9 @@ impl Guard<'_> {
 
     /// Allocates `bytes` of zeroed payload.
     pub fn alloc_bytes(&mut self, bytes: u64) -> io::Result<PPtr<u8>> {
-        alloc::alloc(&self.heap.arena, bytes).map(PPtr::from_offset)
+        alloc::alloc(&self.heap.arena, bytes)
+            .map(PPtr::from_offset)
+            .map_err(|e| io::Error::new(e.kind(), format!("region '{}': {e}", self.heap.name)))
     }
 
     /// Allocates room for a `T` and stores `value` there.

@@ -99,8 +99,20 @@ enum Command {
     TortureVerify { writers: u32 },
 }
 
+/// A key that is not in the store: exit status 3.
+#[derive(Debug)]
+struct MissingKey(String);
+
+impl std::fmt::Display for MissingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "key '{}' not found", self.0)
+    }
+}
+
+impl std::error::Error for MissingKey {}
+
 fn not_found(key: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::NotFound, format!("key '{key}' not found"))
+    io::Error::new(io::ErrorKind::NotFound, MissingKey(key.to_string()))
 }
 
 fn main() -> ExitCode {
@@ -109,7 +121,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kvs: {e}");
-            let missing_key = e.kind() == io::ErrorKind::NotFound && e.raw_os_error().is_none();
+            let missing_key = e.get_ref().is_some_and(|inner| inner.is::<MissingKey>());
             ExitCode::from(if missing_key { 3 } else { 1 })
         }
     }
