@@ -18,10 +18,8 @@ for src in "$REPO"/tests/guest/*.c; do
 	static_c "$out/bin/$name" "$src" -I "$kdir/tools/testing/selftests" || die "compiling $src failed"
 done
 log "compiling the Rust guest programs (static): lib_test, regionctl, containers_test, kvs"
-(cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release -p region \
-	--example lib_test -p regionctl --bin regionctl -p region-containers --example containers_test \
-	-p region-kvs --bin kvs --target x86_64-unknown-linux-gnu) >&2 || die "building the Rust guest programs failed"
-rel=$REPO/target/x86_64-unknown-linux-gnu/release
+rel=$(static_rust -p region --example lib_test -p regionctl --bin regionctl -p region-containers \
+	--example containers_test -p region-kvs --bin kvs) || die "building the Rust guest programs failed"
 cp "$rel/examples/lib_test" "$rel/examples/containers_test" "$rel/regionctl" "$rel/kvs" "$out/bin/"
 log "compiling rtool"
 static_c "$out/bin/rtool" "$REPO/user/examples/rtool.c" || die "compiling rtool failed"

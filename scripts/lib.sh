@@ -69,3 +69,12 @@ static_c() {
 	in_root gcc -static -O2 -Wall -Wextra -Werror -I "$lib/include" -I "$REPO/ioctl_uapi" "$@" \
 		-o "$out" "$src" "$lib/libregion.a" >&2
 }
+
+# static_rust OUTDIR CARGO_ARGS...: build Rust programs of the workspace as static binaries for
+# the guest (glibc, crt-static) with `cargo build --release CARGO_ARGS`; prints the folder that
+# holds them (examples in its examples/).
+static_rust() {
+	(cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
+		--target x86_64-unknown-linux-gnu "$@") >&2 || return 1
+	echo "$REPO/target/x86_64-unknown-linux-gnu/release"
+}

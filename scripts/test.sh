@@ -5,7 +5,8 @@
 # Steps: host unit tests (cargo test); toolchain, kernel and module build (cached); libregion's
 # host checks (scripts/libregion.sh check); lint (clippy, rustfmt); a check that the guest runner
 # fails a run whose kernel complains; the guest suite (tests/guest/run-all.sh) on a fresh pmem
-# image, and a second boot on it; a short crash torture (REGION_TORTURE_CUTS power cuts, default
+# image, and a second boot on it; short crash tortures of the region workload
+# (REGION_TORTURE_CUTS power cuts, default 10) and of the KVS (REGION_KVS_TORTURE_CUTS, default
 # 10). Set REGION_TEST_KEEP=1 to keep the logs.
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
@@ -153,14 +154,15 @@ offline_check() {
 	fi
 }
 
+# crash_torture WORKLOAD CUTS: a short crash torture of one workload, one result per cut.
 crash_torture() {
-	local cuts=${REGION_TORTURE_CUTS:-10}
-	log "== crash torture: $cuts power cuts at random instants (about $((cuts / 3 + 1)) minutes)"
-	bash scripts/crash-torture.sh "$cuts" >"$work/torture.out" 2>"$work/torture.err" || true
-	grep -E '^(PASS|FAIL) ' "$work/torture.out" | while read -r status rest; do echo "$status torture: $rest"; done >"$work/torture.lines" || true
-	while read -r status name; do result "$status" "$name"; done <"$work/torture.lines"
-	grep -q '^PASS' "$work/torture.lines" || { tail -5 "$work/torture.err" >&2; result FAIL "torture: no result (see $work/torture.err)"; }
-	tail -1 "$work/torture.out"
+	local wl=$1 cuts=$2 out=$work/torture-$1
+	log "== crash torture, workload $wl: $cuts power cuts at random instants"
+	TORTURE_WORKLOAD=$wl bash scripts/crash-torture.sh "$cuts" >"$out.out" 2>"$out.err" || true
+	grep -E '^(PASS|FAIL) ' "$out.out" | while read -r status rest; do echo "$status torture $wl: $rest"; done >"$out.lines" || true
+	while read -r status name; do result "$status" "$name"; done <"$out.lines"
+	grep -q '^PASS' "$out.lines" || { tail -5 "$out.err" >&2; result FAIL "torture $wl: no result (see $out.err)"; }
+	tail -1 "$out.out"
 }
 
 host_tests
@@ -170,5 +172,6 @@ lint
 runner_checks
 guest_suite
 offline_check
-crash_torture
+crash_torture region "${REGION_TORTURE_CUTS:-10}"
+crash_torture kvs "${REGION_KVS_TORTURE_CUTS:-10}"
 summary

@@ -242,8 +242,14 @@ fn run(cli: &Cli) -> io::Result<()> {
             println!("{}", load::run(&mut kvs, &spec)?.to_line());
         }
         Command::TortureWrite { writer } => {
+            // A report counts only once it has left the guest: on a serial console, wait until
+            // the line is transmitted before the next put (tcdrain), or a power cut could lose
+            // a report while later puts are committed.
+            let mut out = io::stdout().lock();
             torture::write(&kvs, *writer, None, |seq, epoch| {
-                println!("KVS-COMMITTED {writer} {seq} {epoch}");
+                let _ = writeln!(out, "KVS-COMMITTED {writer} {seq} {epoch}");
+                let _ = out.flush();
+                let _ = rustix::termios::tcdrain(&out);
             })?;
         }
         Command::TortureVerify { writers } => match torture::verify(&kvs, *writers) {
