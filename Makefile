@@ -6,7 +6,7 @@
 #   make test     every test: host, lint, and the guest suite; ends with "N passed, N failed"
 #   make module   build region.ko against the cached guest kernel (inside the toolchain root)
 #   make lint     clippy and rustfmt on the module, zero warnings required
-#   make bench    benchmarks in a guest; prints figures (not a test)
+#   make bench    benchmarks in a guest (PMSYNC, then the KVS against LMDB); prints figures
 #   make torture  CUTS power cuts (default 1000) with a check after each; prints how many it survived
 #   make guest    boot the guest with the module and a shell command: make guest CMD='ls /dev'
 #   make clean    remove build output in this tree (caches stay; see README to clear them)
@@ -40,6 +40,7 @@ lint:
 
 bench:
 	bash scripts/bench.sh
+	bash scripts/kvs-bench.sh
 
 CUTS ?= 1000
 torture:
