@@ -10,7 +10,9 @@
 //!     32     8  top: offset of the first never-allocated byte
 //!     40     8  root: offset of the root object (0: none)
 //!     48     8  takeovers: how often the lock was taken from a dead holder
-//!     56    72  reserved
+//!     56     8  changes: bumped by every lock holder before it releases (readers without the
+//!                 lock check it did not move)
+//!     64    64  reserved
 //!    128   256  free: 32 free-list heads, one per size class (block of 2^class bytes)
 //!    384   960  foreign: 15 region names of 64 bytes (NUL padded); index i+1 of a GlobalPtr
 //!   4096        first block
@@ -34,6 +36,7 @@ pub(crate) const LOCK: u64 = 24;
 pub(crate) const TOP: u64 = 32;
 pub(crate) const ROOT: u64 = 40;
 pub(crate) const TAKEOVERS: u64 = 48;
+pub(crate) const CHANGES: u64 = 56;
 pub(crate) const FREE_LISTS: u64 = 128;
 /// Size classes: blocks of 2^class bytes, class < `CLASSES`.
 pub(crate) const CLASSES: u32 = 32;

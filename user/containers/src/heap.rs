@@ -9,7 +9,7 @@ use crate::persistent::{PPtr, Persistent};
 use region::{Access, Device, Mapping, Region};
 use rustix::mm::{mmap_anonymous, munmap, MapFlags, ProtFlags};
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{fence, AtomicU64, Ordering::*};
 use std::sync::Mutex;
 
 /// What keeps a heap's bytes mapped.
@@ -40,7 +40,12 @@ pub struct Heap {
 pub struct Guard<'h> {
     pub(crate) heap: &'h Heap,
     acquired: Acquired,
+    /// Whether this guard holds the lock (false: an optimistic reader, see [`Heap::read`]).
+    holds: bool,
 }
+
+/// Optimistic read attempts before [`Heap::read`] takes the lock.
+const OPTIMISTIC_TRIES: u32 = 64;
 
 fn not_a_heap(name: &str, why: &str) -> io::Error {
     io::Error::new(
@@ -175,7 +180,37 @@ impl Heap {
         Ok(Guard {
             heap: self,
             acquired,
+            holds: true,
         })
+    }
+
+    /// Runs `read` on the heap without taking the lock when it can: it runs while no one holds
+    /// the lock, and its result counts only if no holder changed anything meanwhile (else it
+    /// runs again; after a few tries it runs under the lock). `read` may see the heap half
+    /// changed on a try that does not count: it must only read (it gets `&Guard`), must not
+    /// keep anything it read but its result, and must tolerate errors from torn pointers (every
+    /// access is bounds-checked). Many processes read at once this way; writers are not slowed.
+    pub fn read<R>(&self, mut read: impl FnMut(&Guard<'_>) -> io::Result<R>) -> io::Result<R> {
+        let lock = self.arena.atomic(LOCK)?;
+        let changes = self.arena.atomic(CHANGES)?;
+        for _ in 0..OPTIMISTIC_TRIES {
+            let before = changes.load(Acquire);
+            if lock.load(Acquire) != 0 {
+                std::thread::yield_now();
+                continue;
+            }
+            let guard = Guard {
+                heap: self,
+                acquired: Acquired::Free,
+                holds: false,
+            };
+            let result = read(&guard);
+            fence(Acquire);
+            if lock.load(Relaxed) == 0 && changes.load(Relaxed) == before {
+                return result;
+            }
+        }
+        read(&self.lock()?)
     }
 
     /// Commits the heap: takes the lock (so no operation is half done), PMSYNCs the region and
@@ -207,6 +242,12 @@ impl Guard<'_> {
 
     /// PMSYNC of the region, the lock held: every store of every process is durable, atomically.
     pub fn commit(&self) -> io::Result<u64> {
+        if !self.holds {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "a commit needs the heap lock (Heap::lock), not an optimistic read",
+            ));
+        }
         match &self.heap.backing {
             Backing::Region { region, .. } => region.pmsync(),
             Backing::Memory { commits, .. } => Ok(commits.fetch_add(1, Relaxed) + 1),
@@ -315,6 +356,13 @@ unsafe impl Sync for Backing {}
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
+        if !self.holds {
+            return;
+        }
+        // Tell optimistic readers that something may have changed, then release.
+        if let Ok(changes) = self.heap.arena.atomic(CHANGES) {
+            changes.fetch_add(1, Release);
+        }
         if let Ok(word) = self.heap.arena.atomic(LOCK) {
             lock::release(word);
         }

@@ -3,6 +3,8 @@
 //!
 //! - [`Heap`]: a heap over a whole region (header, allocator, root object, lock);
 //! - [`Guard`]: the heap lock held; every read, write, allocation and free goes through it;
+//!   [`Heap::read`] runs a read-only closure without the lock when no one changes the heap
+//!   meanwhile, so readers in many processes do not queue;
 //! - [`PPtr`]: a region-relative pointer; [`GlobalPtr`]: a pointer into another region through
 //!   the heap's table of foreign regions;
 //! - [`PVec`] and [`PHashMap`]: a vector and a byte-string hash map in the heap.

@@ -1,7 +1,8 @@
 //! The heap lock: one 8-byte word in the region, shared by every process that maps it.
 //!
 //! Region mappings are not page-cache pages, so shared futexes cannot wait on them; the lock
-//! spins, then yields, then sleeps in short steps. It survives the death of its holder: the word
+//! spins, then yields the CPU (for a long while: a sleep costs a whole tick on kernels without
+//! high-resolution timers), then sleeps in short steps. It survives the death of its holder: the word
 //! holds the holder's thread id and a stamp made from the boot time and the thread's start time
 //! (`/proc`). A waiter that finds the word held by a thread that no longer exists, or by a thread
 //! of another boot (a power cut leaves the word held in the committed snapshot), takes the lock
@@ -15,6 +16,9 @@ use std::time::Duration;
 /// Spins before the first look at whether the holder is alive, and between later looks.
 const SPINS_BEFORE_CHECK: u32 = 64;
 const SPINS_BETWEEN_CHECKS: u32 = 2048;
+/// Busy spins before yielding the CPU, and spins (busy or yielding) before sleeping.
+const SPINS_BEFORE_YIELD: u32 = 16;
+const YIELDS_BEFORE_SLEEP: u32 = 20_000;
 
 /// The boot time in seconds (`btime` of `/proc/stat`), read once.
 fn boot_time() -> u64 {
@@ -118,12 +122,15 @@ pub(crate) fn acquire(word: &AtomicU64) -> io::Result<Acquired> {
             return Ok(Acquired::TakenOver);
         }
         spins = spins.wrapping_add(1);
-        if spins < 32 {
+        if spins < SPINS_BEFORE_YIELD {
             std::hint::spin_loop();
-        } else if spins < 512 {
+        } else if spins < YIELDS_BEFORE_SLEEP {
+            // Let the holder run: with more processes than CPUs it may be waiting for one.
             std::thread::yield_now();
         } else {
-            std::thread::sleep(Duration::from_micros(50));
+            // A holder that keeps the lock this long is slow or stuck; stop burning a CPU. (A
+            // kernel without high-resolution timers rounds this up to a tick.)
+            std::thread::sleep(Duration::from_micros(200));
         }
     }
 }

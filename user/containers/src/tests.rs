@@ -277,3 +277,39 @@ fn foreign_pointers_need_a_device_and_a_linked_region() {
         io::ErrorKind::OutOfMemory
     );
 }
+
+#[test]
+fn optimistic_readers_never_see_a_half_done_change() {
+    let heap = Heap::in_memory(1 << 20).expect("heap");
+    let block = {
+        let mut g = heap.lock().expect("lock");
+        let p = g.alloc_bytes(4096).expect("alloc");
+        g.bytes_mut(p, 4096).expect("bytes").fill(b'a');
+        p
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..2000u32 {
+                let mut g = heap.lock().expect("lock");
+                // In place, one byte at a time: half done for a long while.
+                for b in g.bytes_mut(block, 4096).expect("bytes") {
+                    *b = b'a' + (i % 26) as u8;
+                }
+            }
+        });
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..2000 {
+                    let v = heap
+                        .read(|g| Ok(g.bytes(block, 4096)?.to_vec()))
+                        .expect("read");
+                    assert!(v.iter().all(|&b| b == v[0]), "torn read");
+                }
+            });
+        }
+    });
+    let e = heap
+        .read(|g| g.commit())
+        .expect_err("no commit without the lock");
+    assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+}

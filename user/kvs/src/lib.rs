@@ -136,9 +136,11 @@ impl Kvs {
         Ok(found)
     }
 
-    /// The value of `key`, copied out.
+    /// The value of `key`, copied out. Reads without the lock when no one changes the store
+    /// meanwhile ([`Heap::read`]), so readers in many processes do not wait for each other.
     pub fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
-        Ok(self.lock()?.get(key)?.map(<[u8]>::to_vec))
+        self.heap
+            .read(|g| Ok(self.map.get(g, key)?.map(<[u8]>::to_vec)))
     }
 }
 
@@ -233,15 +235,16 @@ impl load::Store for Kvs {
     }
 
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
-        let g = self.lock()?;
-        out.clear();
-        match g.get(key)? {
-            Some(v) => {
-                out.extend_from_slice(v);
-                Ok(true)
+        self.heap.read(|g| {
+            out.clear();
+            match self.map.get(g, key)? {
+                Some(v) => {
+                    out.extend_from_slice(v);
+                    Ok(true)
+                }
+                None => Ok(false),
             }
-            None => Ok(false),
-        }
+        })
     }
 }
 
