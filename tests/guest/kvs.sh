@@ -65,11 +65,16 @@ survives_reload() {
 	expect 0 "^green$" $KVS get colour || return 1
 	expect 0 "^keys: 204$" $KVS stat
 }
+# regionctl's online check finds the two stores' heaps and checks them.
+online_check() {
+	expect 0 "^/dev/region: [0-9]* regions (2 holding a heap)" /tests/bin/regionctl check || return 1
+	expect 0 "^no inconsistencies$" /tests/bin/regionctl check
+}
 cleanup() {
 	for r in kvs kvsplain kvssmall; do /tests/bin/regionctl rm $r >/dev/null || return 1; done
 }
 
-tap_plan 16
+tap_plan 17
 tap_test init init
 tap_test init_again init_again
 tap_test put_get put_get
@@ -85,5 +90,6 @@ tap_test store_full store_full
 tap_test bad_usage bad_usage
 tap_test load_four_processes load_four_processes
 tap_test survives_reload survives_reload
+tap_test online_check online_check
 tap_test cleanup cleanup
 tap_done

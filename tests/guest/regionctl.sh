@@ -19,6 +19,10 @@ stat_region() { expect 0 "^size: 1 MiB (1048576 bytes)$" $RC stat ctl; }
 resize_region() { expect 0 "^region 'ctl' is now 2 MiB$" $RC resize ctl 2M; }
 sync_region() { expect 0 "^region 'ctl': PMSYNC committed epoch [0-9][0-9]*$" $RC sync ctl; }
 layout_region() { expect 0 "^region 'ctl': 1 extents$" $RC layout ctl; }
+check_online() {
+	expect 0 "^/dev/region: [0-9]* regions ([0-9]* holding a heap), data pages used: [0-9]*, free: [0-9]*$" $RC check || return 1
+	expect 0 "^no inconsistencies$" $RC check
+}
 info() { expect 0 "^ABI version: 1$" $RC info; }
 missing() { expect 1 "^regionctl: region 'nope': No such file or directory (os error 2)$" $RC rm nope; }
 device_closed_to_others() {
@@ -52,9 +56,9 @@ help_for_every_command() {
 	done
 }
 
-tap_plan 20
+tap_plan 21
 for t in create create_existing create_bad_size create_too_big create_bad_name ls_table ls_json \
-	stat_region resize_region sync_region layout_region info missing device_closed_to_others \
+	stat_region resize_region sync_region layout_region check_online info missing device_closed_to_others \
 	not_the_owner remove format_needs_yes format_as_others format_erases help_for_every_command; do
 	tap_test "regionctl_$t" "$t"
 done

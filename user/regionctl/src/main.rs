@@ -4,6 +4,7 @@
 //! "regionctl: region 'NAME': REASON" and the exit status is 1 (2 for bad usage).
 
 mod check;
+mod online;
 
 use clap::{Parser, Subcommand};
 use region::size::{human, parse_size};
@@ -78,11 +79,12 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Check a device offline: a pmem image file or a block device the module is not attached to.
-    /// Reports every inconsistency; exits 1 if there is any.
+    /// Check a device: online through the module (no IMAGE: layout, extents, and the heap of
+    /// every region that holds one), or offline from a pmem image file or a block device the
+    /// module is not attached to. Reports every inconsistency; exits 1 if there is any.
     Check {
-        /// The image file or block device.
-        image: String,
+        /// The image file or block device (offline); none: the device the module is attached to.
+        image: Option<String>,
         /// Where the Region System starts in it, in bytes (default: after the fsdax info block if
         /// there is one, else 0).
         #[arg(long)]
@@ -109,12 +111,16 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> io::Result<()> {
-    if let Command::Check { image, offset } = &cli.command {
+    if let Command::Check {
+        image: Some(image),
+        offset,
+    } = &cli.command
+    {
         return check_image(image, *offset);
     }
     let dev = Device::open_path(&cli.device)?;
     match &cli.command {
-        Command::Check { .. } => unreachable!("handled above"),
+        Command::Check { .. } => check_online(&dev, &cli.device)?,
         Command::Format { yes } => {
             if !yes {
                 return Err(io::Error::new(
@@ -212,6 +218,32 @@ fn run(cli: &Cli) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn check_online(dev: &Device, path: &str) -> io::Result<()> {
+    let report = online::check(dev, &mut |done, total| {
+        if total >= 20 && (done % (total / 10) == 0 || done == total) {
+            eprintln!("checking {path}: {done} of {total} regions");
+        }
+    })?;
+    println!(
+        "{path}: {} regions ({} holding a heap), data pages used: {}, free: {}",
+        report.regions, report.heaps, report.used_pages, report.free_pages
+    );
+    for s in &report.skipped {
+        println!("{s}");
+    }
+    if report.problems.is_empty() {
+        println!("no inconsistencies");
+        return Ok(());
+    }
+    for p in &report.problems {
+        println!("problem: {p}");
+    }
+    Err(io::Error::other(format!(
+        "{path}: {} inconsistencies",
+        report.problems.len()
+    )))
 }
 
 fn check_image(image: &str, offset: Option<u64>) -> io::Result<()> {
