@@ -23,6 +23,7 @@ use crate::{
         check_name, EntryError, EntryState, Extent, NameError, Region, EXTENTS, SIZE_PAGES_MAX,
     },
     uapi::{RegionCounters, RegionExtent, RegionLayout, RegionStat, REGION_NAME_MAX},
+    undo_pool::UndoPool,
 };
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::{new_mutex, prelude::*, str::BStr, sync::Arc, sync::ArcBorrow, sync::Mutex};
@@ -138,9 +139,8 @@ pub(crate) struct RegionDevice {
     pub(crate) op_counters: OpCounters,
     #[pin]
     table: Mutex<Table>,
-    /// Free undo slots. Taken last in the lock order, after a region's lock.
-    #[pin]
-    undo_free: Mutex<KVVec<u32>>,
+    /// Free undo slots (lock-free: taken and given back under any lock).
+    pub(crate) undo_pool: UndoPool,
 }
 
 /// What to do with a device that holds no Region System yet (or one that should be replaced).
@@ -325,10 +325,7 @@ impl RegionDevice {
         }
 
         // After recovery no live epoch has an undo slot: every slot is free.
-        let mut undo_free = KVVec::with_capacity(layout.undo_slots as usize, GFP_KERNEL)?;
-        for slot in (0..layout.undo_slots).rev() {
-            undo_free.push(slot, GFP_KERNEL)?;
-        }
+        let undo_pool = UndoPool::new(layout.undo_slots)?;
         let table = Table { free, slots };
         let regions = table.live_count();
         let free_pages = table.free.free_pages();
@@ -340,7 +337,7 @@ impl RegionDevice {
                 pm_counters: counters,
                 op_counters: OpCounters::default(),
                 table <- new_mutex!(table),
-                undo_free <- new_mutex!(undo_free),
+                undo_pool,
             }),
             GFP_KERNEL,
         )?;
@@ -510,20 +507,6 @@ impl RegionDevice {
                     live.open = core::ptr::null();
                 }
             }
-        }
-    }
-
-    /// Takes a free undo slot, if any.
-    pub(crate) fn take_undo_slot(&self) -> Option<u32> {
-        self.undo_free.lock().pop()
-    }
-
-    /// Gives undo slots back: they are stale from the commit that precedes this call.
-    pub(crate) fn give_back_undo_slots(&self, slots: &[u32]) {
-        let mut free = self.undo_free.lock();
-        for &s in slots {
-            // Capacity for every slot was reserved at attach, so this cannot fail.
-            let _ = free.push_within_capacity(s);
         }
     }
 

@@ -7,26 +7,18 @@
 //! (`Arc`), handed to `regionfs.c` as the file's private data and given back by
 //! [`region_rs_release`]. Every mapping holds its file, so the `OpenRegion` outlives them all.
 //!
-//! PMSYNC lives here too. After each commit no page of the region is mapped writable: read faults
-//! map pages read-only, and PMSYNC removes the mappings of the pages written in the epoch. The
-//! first write to a page in an epoch therefore faults (`->fault` for a write, `->pfn_mkwrite` for
-//! a read-only mapping), and the handler saves the page's committed contents to an undo slot,
-//! persisted, before the page becomes writable. PMSYNC takes the region's lock, so no new write
-//! can start; removes every mapping of the dirty pages in every process (the TLB shootdown), so
-//! no CPU can store to them; writes their lines back, fences, and commits by advancing the epoch
-//! with one 8-byte store. The slots are free from that instant.
+//! PMSYNC lives in `pmsync/`: the fault handlers here map a page writable only after
+//! [`OpenRegion::save_first_write`] (`pmsync/epoch.rs`) has saved it, and the region's dirty
+//! pages are a [`DirtySet`] (`pmsync/dirty.rs`) in its [`View`].
 //!
-//! Lock order: the mmap lock (faults), then the device's table lock, then `OpenRegion::view`,
-//! then the device's undo slot lock; unmapping (i_mmap_rwsem, page table locks) after `view`.
+//! Lock order: the mmap lock (faults), then the device's table lock, then `OpenRegion::view`;
+//! unmapping (i_mmap_rwsem, page table locks) after `view`. The undo slot pool takes no lock.
 
 use crate::{
     device::RegionDevice,
-    geometry::PAGE_SIZE,
-    ops,
-    pm::Pm,
+    dirty::DirtySet,
     table::Region,
     uapi::{RegionStat, REGION_IOC_FSTAT, REGION_IOC_PMSYNC},
-    undo::UndoHeader,
 };
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::{
@@ -39,9 +31,9 @@ use kernel::{
 };
 
 /// `vm_fault_t`.
-type VmFault = c_uint;
-const VM_FAULT_SIGBUS: VmFault = bindings::vm_fault_reason_VM_FAULT_SIGBUS as VmFault;
-const VM_FAULT_OOM: VmFault = bindings::vm_fault_reason_VM_FAULT_OOM as VmFault;
+pub(crate) type VmFault = c_uint;
+pub(crate) const VM_FAULT_SIGBUS: VmFault = bindings::vm_fault_reason_VM_FAULT_SIGBUS as VmFault;
+pub(crate) const VM_FAULT_OOM: VmFault = bindings::vm_fault_reason_VM_FAULT_OOM as VmFault;
 
 // The interface of regionfs.h.
 extern "C" {
@@ -50,58 +42,22 @@ extern "C" {
     fn region_inode_put(inode: *mut c_void);
     fn region_install_fd(inode: *mut c_void, private: *mut c_void, writable: bool) -> i32;
     fn region_vmf_insert(vmf: *mut c_void, pfn: c_ulong, writable: bool) -> VmFault;
-    fn region_unmap_pages(inode: *mut c_void, first: u64, count: u64);
-    fn region_next_open_region(next: *mut c_uint, file: *mut *mut c_void) -> *mut c_void;
-    fn region_put_file(file: *mut c_void);
+    pub(crate) fn region_unmap_pages(inode: *mut c_void, first: u64, count: u64);
 }
 
-/// What faults need of the region (its extents and size, changed only by resize), and which
-/// pages its mappings cover.
-struct View {
-    region: Region,
+/// What faults and PMSYNC need of the region (its extents and size, changed only by resize),
+/// which pages its mappings cover, and its epoch's dirty pages.
+pub(crate) struct View {
+    pub(crate) region: Region,
     /// Each mapping (by its `vm_area_struct` address) and the pages it covered when it appeared.
     /// A mapping split later keeps its old, larger range here: an overestimate, never an under-.
     vmas: KVec<(usize, u64, u64)>,
     /// Mappings whose record could not be stored (no memory): taken to cover every page.
     untracked: usize,
     /// The epoch stores go to now: the number the next PMSYNC commits.
-    epoch: u64,
-    /// One bit per page: saved to an undo slot (and so writable) in this epoch.
-    dirty: KVVec<u64>,
-    /// The undo slots this epoch holds, and the pages they saved, in fault order: what a commit
-    /// walks, so that its cost follows the dirty pages, not the region's size.
-    slots: KVVec<u32>,
-    dirty_pages: KVVec<u64>,
-}
-
-impl View {
-    fn is_dirty(&self, page: u64) -> bool {
-        self.dirty
-            .get((page / 64) as usize)
-            .is_some_and(|w| w & (1 << (page % 64)) != 0)
-    }
-
-    fn set_dirty(&mut self, page: u64) {
-        if let Some(w) = self.dirty.get_mut((page / 64) as usize) {
-            *w |= 1 << (page % 64);
-        }
-    }
-
-    fn clear_dirty(&mut self, page: u64) {
-        if let Some(w) = self.dirty.get_mut((page / 64) as usize) {
-            *w &= !(1 << (page % 64));
-        }
-    }
-}
-
-/// Up to this many dirty pages, PMSYNC removes their mappings page by page; beyond it, in one
-/// call over the span from the first to the last, so that scattered pages still cost one TLB
-/// shootdown round per mapping (clean pages in the span are unmapped too and fault again on
-/// their next access).
-const UNMAP_ONE_BY_ONE: usize = 8;
-
-fn bitmap_words(pages: u64) -> usize {
-    pages.div_ceil(64) as usize
+    pub(crate) epoch: u64,
+    /// The pages saved to an undo slot (and so writable) in this epoch.
+    pub(crate) dirty: DirtySet,
 }
 
 /// A region with at least one open file.
@@ -111,11 +67,11 @@ fn bitmap_words(pages: u64) -> usize {
 /// `inode` is a regionfs inode this object holds one reference on, from `new` until drop.
 #[pin_data(PinnedDrop)]
 pub(crate) struct OpenRegion {
-    device: Arc<RegionDevice>,
-    index: u32,
-    inode: *mut c_void,
+    pub(crate) device: Arc<RegionDevice>,
+    pub(crate) index: u32,
+    pub(crate) inode: *mut c_void,
     #[pin]
-    view: Mutex<View>,
+    pub(crate) view: Mutex<View>,
 }
 
 // SAFETY: `inode` is only passed to regionfs.c functions, which may be called from any thread.
@@ -131,7 +87,7 @@ impl OpenRegion {
         region: &Region,
         epoch: u64,
     ) -> Result<Arc<Self>> {
-        let dirty = KVVec::from_elem(0u64, bitmap_words(region.size_pages), GFP_KERNEL)?;
+        let dirty = DirtySet::new(region.size_pages)?;
         let size = region.size_pages * crate::geometry::PAGE_SIZE;
         let mut inode: *mut c_void = core::ptr::null_mut();
         // SAFETY: regionfs is mounted while the device is attached; `inode` is valid for a write.
@@ -152,8 +108,6 @@ impl OpenRegion {
                     untracked: 0,
                     epoch,
                     dirty,
-                    slots: KVVec::new(),
-                    dirty_pages: KVVec::new(),
                 }),
             }),
             GFP_KERNEL,
@@ -186,18 +140,12 @@ impl OpenRegion {
 
     /// Whether stores since the last commit hold undo slots.
     pub(crate) fn has_uncommitted_stores(&self) -> bool {
-        !self.view.lock().slots.is_empty()
+        !self.view.lock().dirty.is_empty()
     }
 
     /// Makes room in the dirty bitmap for `pages` pages, before a resize commits.
     pub(crate) fn prepare_size(&self, pages: u64) -> Result {
-        let mut view = self.view.lock();
-        let words = bitmap_words(pages);
-        if words > view.dirty.len() {
-            let more = words - view.dirty.len();
-            view.dirty.extend_with(more, 0, GFP_KERNEL)?;
-        }
-        Ok(())
+        self.view.lock().dirty.grow(pages)
     }
 
     /// Whether any mapping in any process covers a page at or beyond `first`.
@@ -257,7 +205,7 @@ impl OpenRegion {
         }
         // Writable only once saved in this epoch; a read maps the page read-only, so the first
         // write to it faults again.
-        let writable = write || view.is_dirty(pgoff);
+        let writable = write || view.dirty.contains(pgoff);
         // SAFETY: `vmf` is the fault being handled (from `region_rs_fault`), and the pfn is a page
         // of this region, inside the device.
         unsafe { region_vmf_insert(vmf, self.device.pfn(page), writable) }
@@ -275,101 +223,6 @@ impl OpenRegion {
             Ok(()) => 0,
             Err(code) => code,
         }
-    }
-
-    /// Before the first write to page `pgoff` (device page `page`) in this epoch: saves its
-    /// committed contents to an undo slot and persists it. With no free slot, commits the region
-    /// first (an automatic PMSYNC), which frees this region's slots.
-    fn save_first_write(&self, view: &mut View, pgoff: u64, page: u64) -> Result<(), VmFault> {
-        if view.is_dirty(pgoff) {
-            return Ok(());
-        }
-        let slot = match self.device.take_undo_slot() {
-            Some(slot) => slot,
-            None if view.slots.is_empty() => {
-                pr_warn!("region {}: undo area full (other regions hold every slot): write refused with SIGBUS; PMSYNC those regions\n", self.index);
-                return Err(VM_FAULT_SIGBUS);
-            }
-            None => {
-                self.commit(view);
-                self.device.take_undo_slot().ok_or(VM_FAULT_SIGBUS)?
-            }
-        };
-        if view.slots.push(slot, GFP_KERNEL).is_err() {
-            self.device.give_back_undo_slots(&[slot]);
-            return Err(VM_FAULT_OOM);
-        }
-        if view.dirty_pages.push(pgoff, GFP_KERNEL).is_err() {
-            let _ = view.slots.pop();
-            self.device.give_back_undo_slots(&[slot]);
-            return Err(VM_FAULT_OOM);
-        }
-        let header = UndoHeader {
-            region: self.index,
-            page: pgoff,
-            epoch: view.epoch,
-        };
-        ops::save_undo(
-            &mut self.device.pm(),
-            &self.device.layout,
-            slot,
-            &header,
-            page,
-        );
-        view.set_dirty(pgoff);
-        self.device.op_counters.undo_pages.fetch_add(1, Relaxed);
-        Ok(())
-    }
-
-    /// PMSYNC with the region's lock held: returns the epoch that is now durable.
-    fn commit(&self, view: &mut View) -> u64 {
-        if view.slots.is_empty() {
-            // Nothing was written since the last commit: that snapshot is the current state.
-            return view.epoch - 1;
-        }
-        let counters = &self.device.op_counters;
-        // No CPU may store to a dirty page from here on: remove every mapping of them.
-        let pages = &view.dirty_pages;
-        if pages.len() <= UNMAP_ONE_BY_ONE {
-            for &p in pages.iter() {
-                // SAFETY: `self.inode` is live (type invariant).
-                unsafe { region_unmap_pages(self.inode, p, 1) };
-                counters.unmap_rounds.fetch_add(1, Relaxed);
-            }
-        } else {
-            let first = pages.iter().copied().min().unwrap_or(0);
-            let last = pages.iter().copied().max().unwrap_or(0);
-            // SAFETY: `self.inode` is live (type invariant).
-            unsafe { region_unmap_pages(self.inode, first, last - first + 1) };
-            counters.unmap_rounds.fetch_add(1, Relaxed);
-        }
-        let mut pm = self.device.pm();
-        let mut written = 0;
-        for &p in pages.iter() {
-            if let Some(page) = view.region.device_page(p) {
-                pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
-                written += 1;
-            }
-        }
-        pm.fence();
-        let committed = view.epoch;
-        view.epoch = ops::advance_epoch(&mut pm, &self.device.layout, self.index, committed);
-        self.device.give_back_undo_slots(&view.slots);
-        view.slots.clear();
-        for i in 0..view.dirty_pages.len() {
-            let p = view.dirty_pages[i];
-            view.clear_dirty(p);
-        }
-        view.dirty_pages.clear();
-        counters.pages_written_back.fetch_add(written, Relaxed);
-        counters.pmsyncs.fetch_add(1, Relaxed);
-        committed
-    }
-
-    /// `REGION_IOC_PMSYNC`.
-    pub(crate) fn pmsync(&self) -> u64 {
-        let mut view = self.view.lock();
-        self.commit(&mut view)
     }
 
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
@@ -398,36 +251,10 @@ impl PinnedDrop for OpenRegion {
     fn drop(self: Pin<&mut Self>) {
         // Dropped with undo slots only when the region was deleted (they are stale) or the module
         // is unloading (the next attach rolls them back); either way the pool may have them.
-        let slots = core::mem::take(&mut self.view.lock().slots);
-        self.device.give_back_undo_slots(&slots);
+        let slots = self.view.lock().dirty.take_slots();
+        self.device.undo_pool.give_back(&slots);
         // SAFETY: the reference taken in `new` (type invariant), released once, here.
         unsafe { region_inode_put(self.inode) };
-    }
-}
-
-/// PMSYNC of every region the calling process has a file descriptor open on (each once, however
-/// many descriptors it has); returns how many regions that was.
-pub(crate) fn pmsync_all_open() -> Result<u64> {
-    let mut seen: KVec<usize> = KVec::new();
-    let mut next: c_uint = 0;
-    loop {
-        let mut file: *mut c_void = core::ptr::null_mut();
-        // SAFETY: `next` and `file` are valid for writes; called in process context.
-        let private = unsafe { region_next_open_region(&mut next, &mut file) };
-        if private.is_null() {
-            return Ok(seen.len() as u64);
-        }
-        let result = if seen.contains(&(private as usize)) {
-            Ok(())
-        } else {
-            // SAFETY: the reference to `file` that `region_next_open_region` took keeps the file,
-            // and so its private data, alive until `region_put_file` below.
-            unsafe { borrow(private) }.pmsync();
-            seen.push(private as usize, GFP_KERNEL).map_err(Error::from)
-        };
-        // SAFETY: drops the reference `region_next_open_region` took, once.
-        unsafe { region_put_file(file) };
-        result?;
     }
 }
 
@@ -436,7 +263,7 @@ pub(crate) fn pmsync_all_open() -> Result<u64> {
 /// # Safety
 ///
 /// `private` must be the private data of a live regionfs file (or of a mapping of one).
-unsafe fn borrow<'a>(private: *mut c_void) -> &'a OpenRegion {
+pub(crate) unsafe fn borrow<'a>(private: *mut c_void) -> &'a OpenRegion {
     // SAFETY: the private data is a reference owned by the file, which the caller guarantees is
     // live, so the `OpenRegion` is too.
     unsafe { &*private.cast::<OpenRegion>() }

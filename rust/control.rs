@@ -9,8 +9,8 @@
 
 use crate::{
     device::{parse_name, RegionDevice},
+    epoch,
     geometry::PAGE_SIZE,
-    region_file,
     uapi::*,
     RegionModule,
 };
@@ -124,7 +124,7 @@ impl MiscDevice for ControlFile {
                 write_out(arg, &l)
             }
             REGION_IOC_COUNTERS => write_out(arg, &dev.counters()),
-            REGION_IOC_PMSYNC_ALL => write_out(arg, &region_file::pmsync_all_open()?),
+            REGION_IOC_PMSYNC_ALL => write_out(arg, &epoch::pmsync_all_open()?),
             REGION_IOC_FORMAT => {
                 let a: RegionFormatArgs = read_in(arg)?;
                 zero_reserved(a.flags == 0 && a.reserved32 == 0 && a.reserved == [0; 3])?;

@@ -9,7 +9,8 @@
 //! then the device, then the mount.
 //!
 //! Folders: `rust/` (this root and the kernel glue), `region_fs/` (the on-PM layout, `core`-only
-//! and shared with the host crates, and the region manager and pseudo file system), `ioctl_uapi/`
+//! and shared with the host crates, and the region manager and pseudo file system), `pmsync/`
+//! (dirty tracking, the first-write undo save, the commit, the undo slot pool), `ioctl_uapi/`
 //! (the user ABI).
 
 use kernel::{
@@ -30,6 +31,14 @@ mod uapi;
 mod device;
 #[path = "../region_fs/region_file.rs"]
 mod region_file;
+
+// PMSYNC: kernel-only.
+#[path = "../pmsync/dirty.rs"]
+mod dirty;
+#[path = "../pmsync/epoch.rs"]
+mod epoch;
+#[path = "../pmsync/undo_pool.rs"]
+mod undo_pool;
 
 // The on-PM layout: `core`-only, shared with the host crate `region-layout`, where these items
 // are public API.
