@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "region.h"
+#include "cleanup.h"
 #include "kselftest_harness.h"
 
 #define PAGE 4096UL
@@ -35,16 +36,7 @@ FIXTURE_SETUP(lib)
 
 FIXTURE_TEARDOWN(lib)
 {
-	struct region_stat *st;
-	int i, n;
-
-	/* Leave no region behind for the next test. */
-	n = region_list_all(self->dev, &st);
-	for (i = 0; i < n; i++)
-		region_delete(self->dev, st[i].name);
-	if (n > 0)
-		free(st);
-	region_device_close(self->dev);
+	delete_regions_and_close(self->dev);
 }
 
 /*

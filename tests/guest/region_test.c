@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "region.h"
+#include "cleanup.h"
 #include "kselftest_harness.h"
 
 #define PAGE 4096UL
@@ -55,16 +56,7 @@ FIXTURE_SETUP(dev)
 
 FIXTURE_TEARDOWN(dev)
 {
-	struct region_stat *st;
-	int i, n;
-
-	/* Leave no region behind for the next test. */
-	n = region_list_all(self->fd, &st);
-	for (i = 0; i < n; i++)
-		region_delete(self->fd, st[i].name);
-	if (n > 0)
-		free(st);
-	region_device_close(self->fd);
+	delete_regions_and_close(self->fd);
 }
 
 TEST_F(dev, create_rounds_size_up_and_stat_reports_it)

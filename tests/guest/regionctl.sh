@@ -29,11 +29,7 @@ device_closed_to_others() {
 	expect 1 "^regionctl: /dev/region: Permission denied (os error 13)$" /tests/bin/runas 65534 65534 $RC ls
 }
 not_the_owner() {
-	chmod 0666 /dev/region
-	expect 1 "^regionctl: region 'ctl': Operation not permitted (os error 1)$" /tests/bin/runas 65534 65534 $RC rm ctl
-	local rc=$?
-	chmod 0600 /dev/region
-	return $rc
+	expect_as_nobody 1 "^regionctl: region 'ctl': Operation not permitted (os error 1)$" $RC rm ctl
 }
 remove() { expect 0 "^deleted region 'ctl'$" $RC rm ctl; }
 format_needs_yes() { expect 1 "^regionctl: format erases every region: run it again with --yes to go ahead$" $RC format; }
@@ -43,11 +39,7 @@ format_erases() {
 	[ "$($RC ls | wc -l)" = 1 ] || { echo "regions left after format:"; $RC ls; return 1; }
 }
 format_as_others() {
-	chmod 0666 /dev/region
-	expect 1 "^regionctl: /dev/region: Operation not permitted (os error 1)$" /tests/bin/runas 65534 65534 $RC format --yes
-	local rc=$?
-	chmod 0600 /dev/region
-	return $rc
+	expect_as_nobody 1 "^regionctl: /dev/region: Operation not permitted (os error 1)$" $RC format --yes
 }
 help_for_every_command() {
 	local c

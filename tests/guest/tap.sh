@@ -6,6 +6,8 @@
 #   tap_done          exit non-zero if any test failed
 #   expect STATUS PATTERN CMD...  (for use inside a test) CMD exits STATUS and prints (stdout or
 #                     stderr) a line matching PATTERN, a grep basic regular expression
+#   expect_as_nobody STATUS PATTERN CMD...  the same, CMD run as uid/gid 65534 with /dev/region
+#                     open to everyone for the while (so that the region's own mode decides)
 
 tap_count=0
 tap_failed=0
@@ -40,4 +42,13 @@ expect() {
 	out=$("$@" 2>&1) || rc=$?
 	[ "$rc" = "$status" ] || { echo "'$*' exited $rc, expected $status; it said:"; echo "$out"; return 1; }
 	echo "$out" | grep -q -- "$pattern" || { echo "'$*' said:"; echo "$out"; echo "expected a line matching: $pattern"; return 1; }
+}
+
+expect_as_nobody() {
+	local status=$1 pattern=$2 rc=0
+	shift 2
+	chmod 0666 /dev/region
+	expect "$status" "$pattern" /tests/bin/runas 65534 65534 "$@" || rc=$?
+	chmod 0600 /dev/region
+	return $rc
 }
