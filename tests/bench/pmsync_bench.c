@@ -3,18 +3,26 @@
  * pmsync_bench - what durability costs: PMSYNC of k dirty pages with n processes mapping the
  * region, against the same k pages made durable on an ext4 DAX mount by msync(MS_SYNC) of a
  * shared mapping and by pwrite() + fsync(); the first-write fault of each; PMSYNC of one page in
- * a 1 MiB and a 1 GiB region. Prints figures; it is a benchmark, not a test.
+ * a 1 MiB and a 1 GiB region; PMSYNC while the other mapping processes keep running on the other
+ * CPU (so the TLB shootdown has to interrupt them). Prints figures; it is a benchmark, not a test.
+ *
+ * Each PMSYNC is timed alone; TLB shootdown interrupts are read from /proc/interrupts before and
+ * after a whole series (reading that file between timings would also evict the emulator's TLB and
+ * inflate the next timing). msync is given the smallest range that covers the dirty pages (one
+ * page for k = 1), as a program that knows what it wrote would.
  *
  *   pmsync_bench region OUT    (region.ko loaded) append region figures to OUT
  *   pmsync_bench ext4 DIR OUT  (DIR on a DAX mount) append ext4 figures to OUT
  *   pmsync_bench report OUT    print the tables
  *
  * Lines of OUT: "KIND K N median_us lines fences ipis" per operation, where KIND is pmsync,
- * msync, fsync, fault_region, fault_ext4 or size_1m/size_1g, K dirty pages, N processes.
+ * busy (PMSYNC with running helpers), msync, fsync, fault_region, fault_ext4 or size_1m/size_1g,
+ * K dirty pages, N processes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +37,19 @@
 #include "bench.h"
 
 #define PAGE 4096UL
-#define REPS 7
+#define REPS 21 /* the most repetitions any series makes; see reps() */
 #define SPAN 4096 /* pages the dirty pages are spread over: k pages at stride SPAN / k */
 
 static const int ks[] = { 1, 16, 256, 4096 };
 static const int ns[] = { 1, 2, 4, 8 };
 static int dev = -1;
 static FILE *out;
+
+/* Repetitions of a series of k dirty pages: more for the cheap ones, whose medians are noisier. */
+static int reps(int k)
+{
+	return k <= 16 ? REPS : k <= 256 ? 7 : 5;
+}
 
 /* TLB shootdown interrupts so far, summed over CPUs (/proc/interrupts, row "TLB"). */
 static unsigned long long tlb_ipis(void)
@@ -105,75 +119,142 @@ static void dirty(volatile char *p, int k, int round)
 		p[(unsigned long)i * (SPAN / k) * PAGE] = (char)round;
 }
 
+/* Pins the calling process to CPU @cpu (of the guest's two), if it can. */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Lets the calling process run on every CPU again. */
+static void unpin(void)
+{
+	cpu_set_t set;
+	int cpu;
+
+	CPU_ZERO(&set);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* What the processes of one series share (an anonymous shared page). */
+struct control {
+	volatile int round; /* the round the helpers are to dirty; -1: quit */
+	volatile int done;  /* helpers that dirtied their pages this round */
+};
+
+/*
+ * A helper: each round, stores to each of the k pages (so it has them mapped writable, and the
+ * shootdown must reach it), then waits for the next round. With @busy it waits by spinning over
+ * reads of the region on the other CPU, so that its address space is live there when PMSYNC
+ * removes its mappings (a TLB shootdown interrupt); without, it sleeps on a pipe read, so it
+ * takes no CPU time from the timed process (and its CPU goes lazy, which the kernel does not
+ * interrupt).
+ */
+static void helper(volatile char *p, int k, struct control *c, int go, int done, int busy)
+{
+	int seen = 0;
+	char byte;
+
+	if (busy)
+		pin(1);
+	for (;;) {
+		volatile unsigned long sum = 0;
+		int i;
+
+		if (busy) {
+			while (c->round == seen)
+				for (i = 0; i < k; i++)
+					sum += p[(unsigned long)i * (SPAN / k) * PAGE + 64];
+		} else if (read(go, &byte, 1) != 1) {
+			_exit(1);
+		}
+		if (c->round < 0)
+			_exit(0);
+		seen = c->round;
+		dirty(p, k, seen);
+		__atomic_add_fetch(&c->done, 1, __ATOMIC_SEQ_CST);
+		if (!busy && write(done, &byte, 1) != 1)
+			_exit(1);
+	}
+}
+
 /*
  * PMSYNC of k dirty pages with n processes mapping the region: every process stores to each of
- * the k pages (so each has them mapped writable, and the shootdown must reach all of them), then
- * this process times the PMSYNC alone. The other processes wait in read() meanwhile, so they do
- * not compete for the CPUs.
+ * the k pages, then this process times the PMSYNC alone. The other processes wait meanwhile:
+ * blocked (@busy == 0: they do not compete for the CPUs), or spinning on the other CPU.
  */
-static void bench_pmsync(int k, int n)
+static void bench_pmsync(int k, int n, int busy)
 {
 	struct region_counters a, b;
-	unsigned long long ipis = 0;
-	int go[8][2], done[2], i, r;
+	unsigned long long ipis;
+	int go[8][2], done[2], i, r, nr = reps(k);
 	double t[REPS];
 	int fd = region_fd("bench", SPAN);
-	char *p, c = 0;
+	struct control *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *p, byte = 0;
 
-	if (fd < 0 || pipe(done))
+	if (fd < 0 || c == MAP_FAILED || pipe(done))
 		die("setup");
 	p = mmap(NULL, SPAN * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		die("mmap");
+	c->round = 0;
+	c->done = 0;
 	for (i = 1; i < n; i++) {
 		if (pipe(go[i]))
 			die("pipe");
-		if (fork() == 0) {
-			char round;
-
-			while (read(go[i][0], &round, 1) == 1 && round != 'q') {
-				dirty(p, k, round);
-				if (write(done[1], &round, 1) != 1)
-					_exit(1);
-			}
-			_exit(0);
-		}
+		if (fork() == 0)
+			helper(p, k, c, go[i][0], done[1], busy);
 	}
+	if (busy)
+		pin(0);
 	a = counters();
-	for (r = 0; r < REPS; r++) {
-		unsigned long long before;
+	ipis = tlb_ipis();
+	for (r = 0; r < nr; r++) {
 		double t0;
 
-		c = (char)r;
-		for (i = 1; i < n; i++)
-			if (write(go[i][1], &c, 1) != 1)
+		c->done = 0;
+		__atomic_store_n(&c->round, r + 1, __ATOMIC_SEQ_CST);
+		for (i = 1; !busy && i < n; i++)
+			if (write(go[i][1], &byte, 1) != 1)
 				die("go");
-		dirty(p, k, r);
-		for (i = 1; i < n; i++)
-			if (read(done[0], &c, 1) != 1)
+		dirty(p, k, r + 1);
+		for (i = 1; !busy && i < n; i++)
+			if (read(done[0], &byte, 1) != 1)
 				die("done");
-		before = tlb_ipis();
+		while (__atomic_load_n(&c->done, __ATOMIC_SEQ_CST) < n - 1)
+			;
 		t0 = now_us();
 		if (ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }))
 			die("PMSYNC");
 		t[r] = now_us() - t0;
-		ipis += tlb_ipis() - before;
 	}
+	ipis = tlb_ipis() - ipis;
 	b = counters();
-	for (i = 1; i < n; i++) {
-		c = 'q';
-		if (write(go[i][1], &c, 1) != 1)
+	__atomic_store_n(&c->round, -1, __ATOMIC_SEQ_CST);
+	for (i = 1; i < n; i++)
+		if (!busy && write(go[i][1], &byte, 1) != 1)
 			die("quit");
+	for (i = 1; i < n; i++)
+		wait(NULL);
+	if (busy)
+		unpin();
+	for (i = 1; i < n; i++) {
 		close(go[i][0]);
 		close(go[i][1]);
-		wait(NULL);
 	}
 	close(done[0]);
 	close(done[1]);
 	/* Lines and fences of the PMSYNCs alone: the first writes' undo saves are counted apart. */
-	fprintf(out, "pmsync %d %d %.1f %.1f %.1f %.1f\n", k, n, median(t, REPS),
-		(double)(b.lines_written_back - a.lines_written_back - (b.undo_pages - a.undo_pages) * (PAGE / 64 + 1)) / REPS,
-		(double)(b.fences - a.fences - 2 * (b.undo_pages - a.undo_pages)) / REPS, (double)ipis / REPS);
+	fprintf(out, "%s %d %d %.1f %.1f %.1f %.1f\n", busy ? "busy" : "pmsync", k, n, median(t, nr),
+		(double)(b.lines_written_back - a.lines_written_back - (b.undo_pages - a.undo_pages) * (PAGE / 64 + 1)) / nr,
+		(double)(b.fences - a.fences - 2 * (b.undo_pages - a.undo_pages)) / nr, (double)ipis / nr);
+	munmap(c, sizeof(*c));
 	munmap(p, SPAN * PAGE);
 	close(fd);
 	region_remove("bench");
@@ -240,9 +321,12 @@ static void measure_region(void)
 	dev = open(REGION_DEVICE_PATH, O_RDWR);
 	if (dev < 0)
 		die(REGION_DEVICE_PATH);
-	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
+	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
 		for (b = 0; b < sizeof(ns) / sizeof(ns[0]); b++)
-			bench_pmsync(ks[a], ns[b]);
+			bench_pmsync(ks[a], ns[b], 0);
+		bench_pmsync(ks[a], 2, 1);
+		bench_pmsync(ks[a], 4, 1);
+	}
 	bench_region_fault();
 	bench_size("size_1m", 256);
 	bench_size("size_1g", 262144);
@@ -269,13 +353,15 @@ static void measure_ext4(const char *dir)
 	memset(buf, 2, sizeof(buf));
 	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
 		int k = ks[a];
+		/* The smallest range that covers the k pages dirty() stores to. */
+		size_t range = ((size_t)(k - 1) * (SPAN / k) + 1) * PAGE;
 
-		for (r = 0; r < REPS; r++) {
+		for (r = 0; r < reps(k); r++) {
 			double t0;
 
 			dirty(p, k, r);
 			t0 = now_us();
-			if (msync(p, SPAN * PAGE, MS_SYNC))
+			if (msync(p, range, MS_SYNC))
 				die("msync");
 			tm[r] = now_us() - t0;
 			t0 = now_us();
@@ -286,9 +372,21 @@ static void measure_ext4(const char *dir)
 				die("fsync");
 			tf[r] = now_us() - t0;
 		}
-		fprintf(out, "msync %d 1 %.1f 0 0 0\n", k, median(tm, REPS));
-		fprintf(out, "fsync %d 1 %.1f 0 0 0\n", k, median(tf, REPS));
+		fprintf(out, "msync %d 1 %.1f 0 0 0\n", k, median(tm, reps(k)));
+		fprintf(out, "fsync %d 1 %.1f 0 0 0\n", k, median(tf, reps(k)));
 	}
+	/* One dirty page, msync of the whole mapping (what a program that does not track its
+	 * stores must do). */
+	for (r = 0; r < REPS; r++) {
+		double t0;
+
+		dirty(p, 1, r + 5);
+		t0 = now_us();
+		if (msync(p, SPAN * PAGE, MS_SYNC))
+			die("msync");
+		tm[r] = now_us() - t0;
+	}
+	fprintf(out, "msync_all 1 1 %.1f 0 0 0\n", median(tm, REPS));
 	/* The first write after msync: DAX write-protects clean pages to track them again. */
 	for (r = 0; r < REPS; r++) {
 		double t0;
@@ -337,10 +435,13 @@ static void report(const char *file)
 				     &rows[nrows].ipis) == 7)
 		nrows++;
 	fclose(f);
-	printf("PMSYNC latency (median of %d, microseconds, TCG guest) by dirty pages k and mapping processes n\n", REPS);
-	printf("%6s | %9s %9s %9s %9s | %8s %8s %8s | %9s %9s | %8s %8s\n", "k", "n=1", "n=2", "n=4", "n=8",
-	       "lines", "fences", "IPIs n=8", "msync", "wr+fsync", "msync/", "fsync/");
+	printf("PMSYNC latency (median of %d/%d/%d runs for k<=16/256/4096; microseconds; TCG guest) by dirty pages k\n",
+	       reps(1), reps(256), reps(4096));
+	printf("%5s | %7s %7s %7s %7s | %7s %7s | %7s %6s | %6s %6s %6s | %7s %8s | %6s %6s\n", "k", "n=1", "n=2",
+	       "n=4", "n=8", "busy2", "busy4", "lines", "fences", "IPIs8", "IPIsB2", "IPIsB4", "msync", "wr+fsync",
+	       "msync/", "fsync/");
 	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
+		struct row *b2 = find("busy", ks[a], 2), *b4 = find("busy", ks[a], 4);
 		double lat[4] = { 0 };
 
 		for (b = 0; b < 4; b++)
@@ -349,15 +450,22 @@ static void report(const char *file)
 		r = find("pmsync", ks[a], 8);
 		m = find("msync", ks[a], 1);
 		s = find("fsync", ks[a], 1);
-		printf("%6d | %9.0f %9.0f %9.0f %9.0f | %8.0f %8.0f %8.1f | %9.0f %9.0f | %7.1fx %7.1fx\n", ks[a], lat[0],
-		       lat[1], lat[2], lat[3], one ? one->lines : 0, one ? one->fences : 0, r ? r->ipis : 0,
-		       m ? m->us : 0, s ? s->us : 0, m && lat[0] > 0 ? m->us / lat[0] : 0,
-		       s && lat[0] > 0 ? s->us / lat[0] : 0);
+		printf("%5d | %7.0f %7.0f %7.0f %7.0f | %7.0f %7.0f | %7.0f %6.0f | %6.1f %6.1f %6.1f | %7.0f %8.0f | %5.1fx %5.1fx\n",
+		       ks[a], lat[0], lat[1], lat[2], lat[3], b2 ? b2->us : 0, b4 ? b4->us : 0, one ? one->lines : 0,
+		       one ? one->fences : 0, r ? r->ipis : 0, b2 ? b2->ipis : 0, b4 ? b4->ipis : 0, m ? m->us : 0,
+		       s ? s->us : 0, m && lat[0] > 0 ? m->us / lat[0] : 0, s && lat[0] > 0 ? s->us / lat[0] : 0);
 	}
-	printf("msync/, fsync/: how many times longer ext4-DAX takes than PMSYNC with n=1.\n");
+	printf("n=N: N processes map the region and stored to the k pages; the other N-1 sleep during PMSYNC.\n");
+	printf("busyN: the same with N processes whose N-1 helpers keep reading the region on the other CPU.\n");
+	printf("IPIs8, IPIsB2, IPIsB4: TLB shootdown interrupts per PMSYNC for n=8, busy2 and busy4.\n");
+	printf("msync/, fsync/: how many times longer ext4-DAX takes than PMSYNC with n=1 (msync of the\n"
+	       "smallest range covering the dirty pages: one page for k=1).\n");
 	one = find("pmsync", 1, 1);
 	r = find("pmsync", 1, 4);
 	printf("4 processes against 1, one dirty page: %.2fx (target: at most 1.5x)\n",
+	       one && r && one->us > 0 ? r->us / one->us : 0);
+	r = find("busy", 1, 4);
+	printf("4 processes (3 running on the other CPU) against 1, one dirty page: %.2fx\n",
 	       one && r && one->us > 0 ? r->us / one->us : 0);
 	m = find("size_1m", 1, 1);
 	s = find("size_1g", 1, 1);
@@ -366,6 +474,9 @@ static void report(const char *file)
 	m = find("msync", 1, 1);
 	printf("msync of one page against PMSYNC of one page: %.1fx (target: at least 5x)\n",
 	       m && one && one->us > 0 ? m->us / one->us : 0);
+	m = find("msync_all", 1, 1);
+	printf("msync of the whole 16 MiB mapping with one dirty page: %.0f us, %.1fx PMSYNC of one page\n",
+	       m ? m->us : 0, m && one && one->us > 0 ? m->us / one->us : 0);
 	m = find("fault_region", 1, 1);
 	s = find("fault_ext4", 1, 1);
 	printf("first write to a page after a commit: region %.1f us (saves the page), ext4-DAX %.1f us\n",
