@@ -12,7 +12,10 @@
 //!     48     8  takeovers: how often the lock was taken from a dead holder
 //!     56     8  changes: bumped by every lock holder before it releases (readers without the
 //!                 lock check it did not move)
-//!     64    64  reserved
+//!     64     8  synced: the `changes` count the last group commit covered (a hint for live
+//!                 processes: it is written after that PMSYNC, so it is never in its snapshot)
+//!     72     8  synced_epoch: the epoch that commit returned
+//!     80    48  reserved
 //!    128   256  free: 32 free-list heads, one per size class (block of 2^class bytes)
 //!    384   960  foreign: 15 region names of 64 bytes (NUL padded); index i+1 of a GlobalPtr
 //!   4096        first block
@@ -37,6 +40,8 @@ pub(crate) const TOP: u64 = 32;
 pub(crate) const ROOT: u64 = 40;
 pub(crate) const TAKEOVERS: u64 = 48;
 pub(crate) const CHANGES: u64 = 56;
+pub(crate) const SYNCED: u64 = 64;
+pub(crate) const SYNCED_EPOCH: u64 = 72;
 pub(crate) const FREE_LISTS: u64 = 128;
 /// Size classes: blocks of 2^class bytes, class < `CLASSES`.
 pub(crate) const CLASSES: u32 = 32;

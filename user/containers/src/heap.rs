@@ -219,6 +219,24 @@ impl Heap {
         self.lock()?.commit()
     }
 
+    /// Group commit: makes durable every change up to `change` (from [`Guard::release`]), with
+    /// one PMSYNC for all the changes released before it started. If a PMSYNC that another
+    /// process started after `change` was released has finished, this returns at once. Returns
+    /// an epoch whose snapshot holds `change`.
+    pub fn commit_through(&self, change: u64) -> io::Result<u64> {
+        let g = self.lock()?;
+        let synced: u64 = self.arena.read(SYNCED)?;
+        // `synced` counts releases; it is ahead of `change` only within one boot's counting.
+        if synced >= change {
+            return self.arena.read(SYNCED_EPOCH);
+        }
+        let covered = self.arena.atomic(CHANGES)?.load(Acquire);
+        let epoch = g.commit()?;
+        self.arena.write(SYNCED_EPOCH, epoch)?;
+        self.arena.write(SYNCED, covered)?;
+        Ok(epoch)
+    }
+
     pub(crate) fn device(&self) -> io::Result<&Device> {
         self.device.as_ref().ok_or_else(|| {
             io::Error::new(
@@ -229,14 +247,35 @@ impl Heap {
     }
 }
 
-impl Guard<'_> {
+impl<'h> Guard<'h> {
+    /// Releases the lock; returns the number of this release, to hand to
+    /// [`Heap::commit_through`] for a group commit of what this guard changed.
+    pub fn release(mut self) -> u64 {
+        let change = self.release_lock();
+        self.holds = false;
+        change
+    }
+
+    /// Bumps the change count (optimistic readers retry) and frees the lock word; returns the
+    /// count after the bump.
+    fn release_lock(&mut self) -> u64 {
+        let change = match self.heap.arena.atomic(CHANGES) {
+            Ok(changes) => changes.fetch_add(1, Release) + 1,
+            Err(_) => u64::MAX,
+        };
+        if let Ok(word) = self.heap.arena.atomic(LOCK) {
+            lock::release(word);
+        }
+        change
+    }
+
     /// Whether the lock was taken over from a holder that died holding it.
     pub fn took_over(&self) -> bool {
         self.acquired == Acquired::TakenOver
     }
 
     /// The heap.
-    pub fn heap(&self) -> &Heap {
+    pub fn heap(&self) -> &'h Heap {
         self.heap
     }
 
@@ -360,11 +399,6 @@ impl Drop for Guard<'_> {
             return;
         }
         // Tell optimistic readers that something may have changed, then release.
-        if let Ok(changes) = self.heap.arena.atomic(CHANGES) {
-            changes.fetch_add(1, Release);
-        }
-        if let Ok(word) = self.heap.arena.atomic(LOCK) {
-            lock::release(word);
-        }
+        self.release_lock();
     }
 }

@@ -313,3 +313,38 @@ fn optimistic_readers_never_see_a_half_done_change() {
         .expect_err("no commit without the lock");
     assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
 }
+
+#[test]
+fn a_group_commit_covers_every_change_released_before_it() {
+    let heap = heap();
+    let first = heap.lock().expect("lock").release();
+    let second = heap.lock().expect("lock").release();
+    assert_eq!(second, first + 1, "releases are numbered");
+    // One PMSYNC covers both releases; the second commit finds it done.
+    let epoch = heap.commit_through(first).expect("commit");
+    assert_eq!(epoch, 1);
+    assert_eq!(
+        heap.commit_through(second).expect("covered"),
+        1,
+        "no second PMSYNC"
+    );
+    // A change released after that commit needs one of its own.
+    let third = heap.lock().expect("lock").release();
+    assert_eq!(heap.commit_through(third).expect("commit"), 2);
+    // Threads committing at once: every commit returns, and the PMSYNC count stays at or below
+    // the commit count (it never takes more than one each).
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..200 {
+                    let mut g = heap.lock().expect("lock");
+                    g.alloc(1u64).expect("alloc");
+                    let change = g.release();
+                    heap.commit_through(change).expect("commit");
+                }
+            });
+        }
+    });
+    let pmsyncs = heap.commit().expect("commit") - 3;
+    assert!(pmsyncs <= 800, "{pmsyncs} PMSYNCs for 800 commits");
+}

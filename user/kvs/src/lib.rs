@@ -119,11 +119,13 @@ impl Kvs {
         })
     }
 
-    /// Sets `key` to `value` and commits: durable when it returns. Returns the epoch.
+    /// Sets `key` to `value` and commits: durable when it returns. Returns an epoch whose
+    /// snapshot holds the put. Puts of several processes at once share PMSYNCs (group commit,
+    /// [`Heap::commit_through`]).
     pub fn put(&self, key: &[u8], value: &[u8]) -> io::Result<u64> {
         let mut g = self.lock()?;
         g.put(key, value)?;
-        g.commit()
+        g.commit_after()
     }
 
     /// Removes `key` and commits; returns whether it was there.
@@ -131,7 +133,7 @@ impl Kvs {
         let mut g = self.lock()?;
         let found = g.del(key)?;
         if found {
-            g.commit()?;
+            g.commit_after()?;
         }
         Ok(found)
     }
@@ -188,6 +190,14 @@ impl KvsGuard<'_> {
         self.guard.commit()
     }
 
+    /// Releases the lock, then makes the changes made through it durable, sharing one PMSYNC
+    /// with other processes that commit at the same time; returns an epoch that holds them.
+    pub fn commit_after(self) -> io::Result<u64> {
+        let heap = self.guard.heap();
+        let change = self.guard.release();
+        heap.commit_through(change)
+    }
+
     /// The heap lock itself, for a heap check.
     pub fn heap_guard(&self) -> &Guard<'_> {
         &self.guard
@@ -229,7 +239,7 @@ impl load::Store for Kvs {
         let mut g = self.lock()?;
         g.put(key, value)?;
         if commit {
-            g.commit()?;
+            g.commit_after()?;
         }
         Ok(())
     }

@@ -67,8 +67,7 @@ pub fn write(
         let mut g = kvs.lock()?;
         g.put(&slot_key(writer, seq % SLOTS), &value_of(writer, seq))?;
         g.put(&last_key(writer), seq.to_string().as_bytes())?;
-        let epoch = g.commit()?;
-        drop(g);
+        let epoch = g.commit_after()?;
         report(seq, epoch);
     }
     Ok(())
