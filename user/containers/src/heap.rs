@@ -224,6 +224,9 @@ impl Heap {
     /// process started after `change` was released has finished, this returns at once. Returns
     /// an epoch whose snapshot holds `change`.
     pub fn commit_through(&self, change: u64) -> io::Result<u64> {
+        // Let processes waiting for the lock make their changes first, so that one PMSYNC
+        // covers them too.
+        std::thread::yield_now();
         let g = self.lock()?;
         let synced: u64 = self.arena.read(SYNCED)?;
         // `synced` counts releases; it is ahead of `change` only within one boot's counting.
