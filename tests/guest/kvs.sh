@@ -42,6 +42,13 @@ not_a_store() {
 permission_denied() {
 	expect_as_nobody 1 "^kvs: region 'kvs': Permission denied (os error 13)$" $KVS get colour
 }
+# Read permission is enough to get and scan (the store is opened read-only, read without the lock).
+readers_need_only_read_permission() {
+	$KVS --region kvspub init --size 1M --mode 644 >/dev/null && $KVS --region kvspub put open sesame || return 1
+	expect_as_nobody 0 "^sesame$" $KVS --region kvspub get open || return 1
+	expect_as_nobody 0 "^open	sesame$" $KVS --region kvspub scan || return 1
+	expect_as_nobody 1 "^kvs: region 'kvspub': Permission denied (os error 13)$" $KVS --region kvspub put open door
+}
 device_full() { expect 1 "^kvs: region 'kvsbig': No space left on device (os error 28)$" $KVS --region kvsbig init --size 64G; }
 store_full() {
 	$KVS --region kvssmall init --size 64K >/dev/null || return 1
@@ -63,14 +70,14 @@ survives_reload() {
 }
 # regionctl's online check finds the two stores' heaps and checks them.
 online_check() {
-	expect 0 "^/dev/region: [0-9]* regions (2 holding a heap)" /tests/bin/regionctl check || return 1
+	expect 0 "^/dev/region: [0-9]* regions (3 holding a heap)" /tests/bin/regionctl check || return 1
 	expect 0 "^no inconsistencies$" /tests/bin/regionctl check
 }
 cleanup() {
-	for r in kvs kvsplain kvssmall; do /tests/bin/regionctl rm $r >/dev/null || return 1; done
+	for r in kvs kvsplain kvssmall kvspub; do /tests/bin/regionctl rm $r >/dev/null || return 1; done
 }
 
-tap_plan 17
+tap_plan 18
 tap_test init init
 tap_test init_again init_again
 tap_test put_get put_get
@@ -81,6 +88,7 @@ tap_test scan scan
 tap_test missing_region missing_region
 tap_test not_a_store not_a_store
 tap_test permission_denied permission_denied
+tap_test readers_need_only_read_permission readers_need_only_read_permission
 tap_test device_full device_full
 tap_test store_full store_full
 tap_test bad_usage bad_usage

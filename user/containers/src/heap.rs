@@ -31,6 +31,8 @@ pub struct Heap {
     pub(crate) arena: Arena,
     backing: Backing,
     device: Option<Device>,
+    /// Whether the mapping may be written (and so the lock taken).
+    writable: bool,
     /// Foreign regions mapped so far, by table index - 1; never unmapped before the heap is
     /// dropped, so slices into them live as long as the heap.
     pub(crate) foreign: Mutex<Vec<Option<(Region, Mapping)>>>,
@@ -65,7 +67,7 @@ impl Heap {
     /// Formats a new, empty heap over the whole of the existing region `name` (erasing what it
     /// held) and commits it.
     pub fn format(dev: &Device, name: &str) -> io::Result<Self> {
-        let heap = Self::map(dev, name)?;
+        let heap = Self::map(dev, name, Access::ReadWrite)?;
         heap.write_header()?;
         heap.commit()?;
         Ok(heap)
@@ -73,7 +75,7 @@ impl Heap {
 
     /// Opens the heap in region `name`.
     pub fn open(dev: &Device, name: &str) -> io::Result<Self> {
-        let heap = Self::map(dev, name)?;
+        let heap = Self::map(dev, name, Access::ReadWrite)?;
         heap.check_header()?;
         Ok(heap)
     }
@@ -96,14 +98,23 @@ impl Heap {
                 commits: AtomicU64::new(0),
             },
             device: None,
+            writable: true,
             foreign: Mutex::new(Vec::new()),
         };
         heap.write_header()?;
         Ok(heap)
     }
 
-    fn map(dev: &Device, name: &str) -> io::Result<Self> {
-        let region = dev.open_region(name, Access::ReadWrite)?;
+    /// Opens the heap in region `name` for reading only (read permission on the region is
+    /// enough): [`Heap::read`] works, [`Heap::lock`] does not, since taking the lock writes.
+    pub fn open_read_only(dev: &Device, name: &str) -> io::Result<Self> {
+        let heap = Self::map(dev, name, Access::ReadOnly)?;
+        heap.check_header()?;
+        Ok(heap)
+    }
+
+    fn map(dev: &Device, name: &str, access: Access) -> io::Result<Self> {
+        let region = dev.open_region(name, access)?;
         let map = region.map()?;
         if (map.len() as u64) < DATA_START + 4096 {
             return Err(not_a_heap(
@@ -111,13 +122,15 @@ impl Heap {
                 "too small for a heap (it needs two pages)",
             ));
         }
-        // SAFETY: the mapping is `len` writable bytes, page aligned, and the backing keeps it.
+        // SAFETY: the mapping is `len` bytes, page aligned, and the backing keeps it; it is
+        // written only if writable (`lock` refuses otherwise, and every write needs a lock).
         let arena = unsafe { Arena::new(map.as_ptr(), map.len()) };
         Ok(Self {
             name: name.to_string(),
             arena,
             backing: Backing::Region { region, _map: map },
             device: Some(dev.try_clone()?),
+            writable: access == Access::ReadWrite,
             foreign: Mutex::new(Vec::new()),
         })
     }
@@ -172,6 +185,15 @@ impl Heap {
 
     /// Takes the heap lock, waiting while another thread (of any process) holds it.
     pub fn lock(&self) -> io::Result<Guard<'_>> {
+        if !self.writable {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "region '{}': opened read-only; the heap lock needs write access",
+                    self.name
+                ),
+            ));
+        }
         let acquired = lock::acquire(self.arena.atomic(LOCK)?)?;
         if acquired == Acquired::TakenOver {
             let n: u64 = self.arena.read(TAKEOVERS)?;
@@ -209,6 +231,15 @@ impl Heap {
             if lock.load(Relaxed) == 0 && changes.load(Relaxed) == before {
                 return result;
             }
+        }
+        if !self.writable {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "region '{}': the heap stays locked (its holder may have died; a writer takes it over)",
+                    self.name
+                ),
+            ));
         }
         read(&self.lock()?)
     }

@@ -86,20 +86,53 @@ impl Kvs {
 
     /// Opens the store in region `name`.
     pub fn open(dev: &Device, name: &str) -> io::Result<Self> {
-        let heap = Heap::open(dev, name)?;
-        let map = {
-            let g = heap.lock()?;
+        Self::with_heap(Heap::open(dev, name)?)
+    }
+
+    /// Opens the store in region `name` for reading: with write access when the caller has it
+    /// (so that a dead lock holder can be taken over), else read-only, which needs only read
+    /// permission; gets and scans work either way.
+    pub fn open_for_reading(dev: &Device, name: &str) -> io::Result<Self> {
+        match Heap::open(dev, name) {
+            Err(e) if region::errno(&e) == Some(13) => {
+                Self::with_heap(Heap::open_read_only(dev, name)?)
+            }
+            other => Self::with_heap(other?),
+        }
+    }
+
+    fn with_heap(heap: Heap) -> io::Result<Self> {
+        let name = heap.name().to_string();
+        let map = heap.read(|g| {
             let root: PPtr<Root> = g.root()?;
             if root.is_null() {
-                return Err(invalid(name, "the heap holds no store (its root is empty)"));
+                return Err(invalid(
+                    &name,
+                    "the heap holds no store (its root is empty)",
+                ));
             }
             let root = g.read(root)?;
             if root.magic != KVS_MAGIC {
-                return Err(invalid(name, "the heap's root is not a store"));
+                return Err(invalid(&name, "the heap's root is not a store"));
             }
-            PHashMap::at(root.map)
-        };
+            Ok(PHashMap::at(root.map))
+        })?;
         Ok(Self { heap, map })
+    }
+
+    /// Every entry whose key starts with `prefix`, sorted by key (without the lock when it can).
+    pub fn scan(&self, prefix: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.heap.read(|g| scan(self.map, g, prefix))
+    }
+
+    /// The number of keys (without the lock when it can).
+    pub fn len(&self) -> io::Result<u64> {
+        self.heap.read(|g| self.map.len(g))
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
     }
 
     /// The heap the store lives in.
@@ -174,15 +207,7 @@ impl KvsGuard<'_> {
 
     /// Every entry whose key starts with `prefix`, sorted by key.
     pub fn scan(&self, prefix: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut found = Vec::new();
-        self.map.for_each(&self.guard, |k, v| {
-            if k.starts_with(prefix) {
-                found.push((k.to_vec(), v.to_vec()));
-            }
-            Ok(())
-        })?;
-        found.sort();
-        Ok(found)
+        scan(self.map, &self.guard, prefix)
     }
 
     /// PMSYNC with the lock held: every change so far, of every process, is durable.
@@ -230,6 +255,19 @@ mod tests {
         assert_eq!(g.len().expect("len"), 2);
         assert!(g.heap_guard().check().expect("check").problems.is_empty());
     }
+}
+
+/// Every entry of `map` whose key starts with `prefix`, sorted by key.
+fn scan(map: PHashMap, g: &Guard<'_>, prefix: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut found = Vec::new();
+    map.for_each(g, |k, v| {
+        if k.starts_with(prefix) {
+            found.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(())
+    })?;
+    found.sort();
+    Ok(found)
 }
 
 pub mod load;

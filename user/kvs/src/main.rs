@@ -152,17 +152,24 @@ fn run(cli: &Cli) -> io::Result<()> {
         println!("kvs '{}': empty store of {} made", cli.region, human(*size));
         return Ok(());
     }
-    let mut kvs = Kvs::open(&dev, &cli.region)?;
+    let reading = matches!(
+        cli.command,
+        Command::Get { .. } | Command::Scan { .. } | Command::Stat
+    );
+    let mut kvs = if reading {
+        Kvs::open_for_reading(&dev, &cli.region)?
+    } else {
+        Kvs::open(&dev, &cli.region)?
+    };
     match &cli.command {
         Command::Init { .. } => unreachable!("handled above"),
         Command::Put { key, value } => {
             kvs.put(key.as_bytes(), value.as_bytes())?;
         }
         Command::Get { key } => {
-            let g = kvs.lock()?;
-            let value = g.get(key.as_bytes())?.ok_or_else(|| not_found(key))?;
+            let value = kvs.get(key.as_bytes())?.ok_or_else(|| not_found(key))?;
             let mut out = io::stdout().lock();
-            out.write_all(value)?;
+            out.write_all(&value)?;
             out.write_all(b"\n")?;
         }
         Command::Del { key } => {
@@ -171,7 +178,7 @@ fn run(cli: &Cli) -> io::Result<()> {
             }
         }
         Command::Scan { prefix } => {
-            let entries = kvs.lock()?.scan(prefix.as_bytes())?;
+            let entries = kvs.scan(prefix.as_bytes())?;
             let mut out = io::stdout().lock();
             for (k, v) in entries {
                 out.write_all(&k)?;
@@ -272,10 +279,9 @@ fn run(cli: &Cli) -> io::Result<()> {
 }
 
 fn stat(kvs: &Kvs, cli: &Cli) -> io::Result<()> {
-    let g = kvs.lock()?;
-    let r = g.heap_guard().check()?;
+    let r = kvs.heap().read(|g| g.check())?;
     println!("region: {}", cli.region);
-    println!("keys: {}", g.len()?);
+    println!("keys: {}", kvs.len()?);
     println!(
         "heap: {} of {} carved, {} blocks in use ({}), {} free",
         human(r.carved),
