@@ -184,6 +184,51 @@ static void helper(volatile char *p, int k, struct control *c, int go, int done,
 }
 
 /*
+ * A process that does not map the region and answers every byte written to @in on @out: each
+ * timed PMSYNC comes right after a round trip to it, for every n alike. (With n > 1 the timed
+ * process sleeps while the helpers store, and under TCG a PMSYNC right after a sleep costs more
+ * than one right after its own stores: the emulator's TLB and code caches are colder. Without
+ * the round trip, n = 1 alone would be timed warm.) With @busy it runs on CPU 0.
+ */
+static pid_t echo_start(int fds[2][2], int busy)
+{
+	pid_t pid;
+
+	if (pipe(fds[0]) || pipe(fds[1]))
+		die("pipe");
+	pid = fork();
+	if (pid == 0) {
+		char byte;
+
+		close(fds[0][1]);
+		close(fds[1][0]);
+		if (busy)
+			pin(0); /* beside the timed process, not behind the spinning helpers */
+		while (read(fds[0][0], &byte, 1) == 1 && write(fds[1][1], &byte, 1) == 1)
+			;
+		_exit(0);
+	}
+	close(fds[0][0]);
+	close(fds[1][1]);
+	return pid;
+}
+
+static void echo_round_trip(int fds[2][2])
+{
+	char byte = 0;
+
+	if (write(fds[0][1], &byte, 1) != 1 || read(fds[1][0], &byte, 1) != 1)
+		die("echo");
+}
+
+static void echo_stop(int fds[2][2], pid_t pid)
+{
+	close(fds[0][1]);
+	close(fds[1][0]);
+	waitpid(pid, NULL, 0);
+}
+
+/*
  * PMSYNC of k dirty pages with n processes mapping the region: every process stores to each of
  * the k pages, then this process times the PMSYNC alone. The other processes wait meanwhile:
  * blocked (@busy == 0: they do not compete for the CPUs), or spinning on the other CPU.
@@ -192,8 +237,9 @@ static void bench_pmsync(int k, int n, int busy)
 {
 	struct region_counters a, b;
 	unsigned long long ipis;
-	int go[8][2], done[2], i, r, nr = reps(k);
+	int go[8][2], done[2], echo[2][2], i, r, nr = reps(k);
 	double t[REPS];
+	pid_t echo_pid = echo_start(echo, busy);
 	int fd = region_fd("bench", SPAN);
 	struct control *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	char *p, byte = 0;
@@ -229,6 +275,7 @@ static void bench_pmsync(int k, int n, int busy)
 				die("done");
 		while (__atomic_load_n(&c->done, __ATOMIC_SEQ_CST) < n - 1)
 			;
+		echo_round_trip(echo);
 		t0 = now_us();
 		if (ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }))
 			die("PMSYNC");
@@ -242,6 +289,7 @@ static void bench_pmsync(int k, int n, int busy)
 			die("quit");
 	for (i = 1; i < n; i++)
 		wait(NULL);
+	echo_stop(echo, echo_pid);
 	if (busy)
 		unpin();
 	for (i = 1; i < n; i++) {
