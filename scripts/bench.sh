@@ -3,7 +3,9 @@
 # a 2 GiB NVDIMM: first an ext4 DAX mount of the device (formatted by busybox mke2fs, so ext4's
 # driver without a journal) and the workloads on files, then region.ko on the same device and the
 # same workloads on regions. Benchmarks: tests/bench/create_map_bench.c (create + map + first
-# touch) and tests/bench/pmsync_bench.c (PMSYNC against msync and fsync, first-write faults).
+# touch) and tests/bench/pmsync_bench.c (PMSYNC against msync and fsync, first-write faults, TLB
+# shootdown IPIs with helper processes sleeping and running on the other vCPU; the guest needs
+# its 2 vCPUs for those).
 source "$(dirname "$0")/lib.sh"
 export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
 
