@@ -26,6 +26,7 @@ build() {
 	log "building libregion (static and shared)"
 	# Built in a private folder and moved into place, so concurrent builds never see half a library.
 	local tmp
+	mkdir -p "$REPO/build"
 	tmp=$(mktemp -d "$REPO/build/.libregion.XXXXXX")
 	in_root /bin/bash -c '
 		set -e; src=$1 tmp=$2; shift 2
