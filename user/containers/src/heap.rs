@@ -48,6 +48,8 @@ pub struct Guard<'h> {
 
 /// Optimistic read attempts before [`Heap::read`] takes the lock.
 const OPTIMISTIC_TRIES: u32 = 64;
+/// Tries after which [`Heap::read`] looks whether the lock's holder is gone.
+const DEAD_CHECK_AFTER: u32 = 8;
 
 fn not_a_heap(name: &str, why: &str) -> io::Error {
     io::Error::new(
@@ -215,10 +217,18 @@ impl Heap {
     pub fn read<R>(&self, mut read: impl FnMut(&Guard<'_>) -> io::Result<R>) -> io::Result<R> {
         let lock = self.arena.atomic(LOCK)?;
         let changes = self.arena.atomic(CHANGES)?;
-        for _ in 0..OPTIMISTIC_TRIES {
+        // A lock word whose holder is gone (it died, or the power went): nothing changes the
+        // heap while it stays, so reads go on (each step of a change published with one store).
+        let mut dead = 0;
+        for tries in 0..OPTIMISTIC_TRIES {
             let before = changes.load(Acquire);
-            if lock.load(Acquire) != 0 {
-                std::thread::yield_now();
+            let held = lock.load(Acquire);
+            if held != 0 && held != dead {
+                if tries >= DEAD_CHECK_AFTER && lock::holder_is_gone(held) {
+                    dead = held;
+                } else {
+                    std::thread::yield_now();
+                }
                 continue;
             }
             let guard = Guard {
@@ -228,7 +238,7 @@ impl Heap {
             };
             let result = read(&guard);
             fence(Acquire);
-            if lock.load(Relaxed) == 0 && changes.load(Relaxed) == before {
+            if lock.load(Relaxed) == held && changes.load(Relaxed) == before {
                 return result;
             }
         }
@@ -236,7 +246,7 @@ impl Heap {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 format!(
-                    "region '{}': the heap stays locked (its holder may have died; a writer takes it over)",
+                    "region '{}': the heap stays locked by a live holder",
                     self.name
                 ),
             ));

@@ -348,3 +348,24 @@ fn a_group_commit_covers_every_change_released_before_it() {
     let pmsyncs = heap.commit().expect("commit") - 3;
     assert!(pmsyncs <= 800, "{pmsyncs} PMSYNCs for 800 commits");
 }
+
+#[test]
+fn readers_go_on_past_a_dead_holders_lock_without_taking_it() {
+    let heap = heap();
+    let p = {
+        let mut g = heap.lock().expect("lock");
+        g.alloc(42u64).expect("alloc")
+    };
+    let dead = std::thread::spawn(crate::lock::my_word)
+        .join()
+        .expect("thread ran");
+    let word = heap.arena.atomic(crate::header::LOCK).expect("lock word");
+    word.store(dead, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(heap.read(|g| g.read(p)).expect("read"), 42);
+    assert_eq!(
+        word.load(std::sync::atomic::Ordering::Relaxed),
+        dead,
+        "a reader takes nothing over"
+    );
+    assert!(heap.lock().expect("a writer takes it over").took_over());
+}
