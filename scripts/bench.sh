@@ -17,8 +17,7 @@ log "compiling the benchmarks"
 static_c "$stage/create_map_bench" "$REPO/tests/bench/create_map_bench.c"
 static_c "$stage/pmsync_bench" "$REPO/tests/bench/pmsync_bench.c"
 log "booting the benchmark guest (TCG; a few minutes)"
-bash "$REPO/scripts/run-guest.sh" --fresh --image "$REGION_CACHE/pmem-bench.img" --image-size 2G \
-	--mem 2G --timeout 3600 --add "$ko:/region/region.ko" --add "$stage:/bench" -- '
+bench_guest "$ko" "$stage" '
 set -e
 out=/tmp/create_map.txt
 mke2fs -q -b 4096 /dev/pmem-nvdimm

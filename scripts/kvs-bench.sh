@@ -16,8 +16,7 @@ rel=$(static_rust -p kvs-bench --bin kvs-bench -p region-kvs --bin kvs) || die "
 cp "$rel/kvs-bench" "$rel/kvs" "$stage/"
 OPS=${KVS_BENCH_OPS:-2000}
 log "booting the KVS benchmark guest (TCG; several minutes)"
-bash "$REPO/scripts/run-guest.sh" --fresh --image "$REGION_CACHE/pmem-bench.img" --image-size 2G \
-	--mem 2G --timeout 3600 --add "$ko:/region/region.ko" --add "$stage:/bench" -- "
+bench_guest "$ko" "$stage" "
 set -e
 out=/tmp/kvs.txt
 mke2fs -q -b 4096 /dev/pmem-nvdimm

@@ -78,3 +78,10 @@ static_rust() {
 		--target x86_64-unknown-linux-gnu "$@") >&2 || return 1
 	echo "$REPO/target/x86_64-unknown-linux-gnu/release"
 }
+
+# bench_guest KO STAGE SCRIPT: one benchmark guest run on a fresh 2 GiB NVDIMM image, 2 GiB of
+# RAM, with the module at /region/region.ko and the folder STAGE at /bench; runs SCRIPT.
+bench_guest() {
+	bash "$REPO/scripts/run-guest.sh" --fresh --image "$REGION_CACHE/pmem-bench.img" --image-size 2G \
+		--mem 2G --timeout 3600 --add "$1:/region/region.ko" --add "$2:/bench" -- "$3"
+}
