@@ -152,6 +152,14 @@ fi
 committed=$(wl_committed "$work/boot-0.log")
 [ -n "$committed" ] || die "the workload's setup reported no commit (log: $work/boot-0.log)"
 survived=0
+# fail N WHY: print the FAIL line of run N and keep its console log and runner output in
+# $REGION_CACHE/torture-failures/, which outlives the work folder.
+fail() {
+	local keep=$REGION_CACHE/torture-failures/$(basename "$work")-run-$1
+	echo "FAIL $2"
+	mkdir -p "$keep" && cp "$work/boot-$1.log" "$work/boot-$1.runner" "$keep/" 2>/dev/null
+	log "run $1 failed: its logs are kept in $keep"
+}
 # Run n verifies what cut n-1 left (run 1: what the setup left), then works until cut n; the last
 # run only verifies. `pending` counts the cuts whose check is still to come: more than one when a
 # cut came before a run's verdict.
@@ -170,17 +178,17 @@ for n in $(seq 1 $((CUTS + 1))); do
 	[ "$pending" -le 1 ] || what="cuts $((n - pending))-$((n - 1))"
 	bad=$(wl_bad "$log_n")
 	if [ $rc -ne 0 ] && [ -z "$got" ] && [ -n "$bad" ]; then
-		echo "FAIL $what: the region did not verify: $bad(log: $log_n)"
+		fail "$n" "$what: the region did not verify: $bad(log: $log_n)"
 	elif [ $rc -ne 0 ]; then
-		echo "FAIL $what: the guest run failed ($rc): $(tail -3 "$work/boot-$n.runner" | tr '\n' ' ') (log: $log_n)"
+		fail "$n" "$what: the guest run failed ($rc): $(tail -3 "$work/boot-$n.runner" | tr '\n' ' ') (log: $log_n)"
 	elif [ -z "$got" ] && [ "$n" -le "$CUTS" ] && grep -aq 'power cut: QEMU killed' "$work/boot-$n.runner"; then
 		echo "CUT-EARLY cut $n came before run $n printed its verdict (during module load or recovery); run $((n + 1)) checks"
 		pending=$((pending + 1))
 		continue
 	elif [ -z "$got" ]; then
-		echo "FAIL $what: no verdict in the console log (log: $log_n)"
+		fail "$n" "$what: no verdict in the console log (log: $log_n)"
 	elif ! wl_follows "$got" "$committed"; then
-		echo "FAIL $what: recovered state $got, but state $committed was committed (log: $log_n)"
+		fail "$n" "$what: recovered state $got, but state $committed was committed (log: $log_n)"
 	else
 		survived=$((survived + pending))
 		restored=$(tr -d '\r' <"$log_n" | sed -n 's/.*rolled [0-9]* regions back to their last PMSYNC (\([0-9]*\) pages restored).*/\1/p' | tail -1)

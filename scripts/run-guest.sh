@@ -174,22 +174,27 @@ prepare_image() {
 # The /run-cmd of a --save-snapshot boot. It drops the page cache of every pmem block device (so
 # the resumed guest has no view of pmem contents older than the image it resumes on; the module
 # maps pmem through DAX, never through the page cache), says how much page cache is left, prints
-# the snapshot marker and waits for a go line "REGION-GO SEED COMMAND REGION-END" on the console.
-# A line garbled by the resume (input that reached the UART before its state was loaded) is
-# skipped: the runner sends the go line again until the guest answers REGION-GUEST-READY.
+# the snapshot marker and waits for a go line "REGION-GO SEED LENGTH COMMAND REGION-END" on the
+# console. A line garbled by the resume (input that reached the UART before its state was loaded),
+# or one whose command is not LENGTH bytes long, is skipped: the runner sends the go line again
+# until the guest answers REGION-GUEST-READY.
 SNAPSHOT_WAITER='for b in /dev/pmem[0-9]*; do [ -b "$b" ] && blockdev --flushbufs "$b"; done
 echo 1 >/proc/sys/vm/drop_caches 2>/dev/null
 echo "region-guest: page cache at the snapshot: $(grep -E "^(Buffers|Cached):" /proc/meminfo | tr -s " " | tr "\n" " ")"
 echo REGION-GUEST-SNAPSHOT
 while :; do
 	IFS= read -r line || { sleep 1; continue; }
-	case $line in *"REGION-GO "*" REGION-END"*) break ;; esac
+	case $line in *"REGION-GO "*" REGION-END"*) ;; *) continue ;; esac
+	go=${line##*REGION-GO }
+	go=${go%% REGION-END*}
+	seed=${go%% *} rest=${go#* }
+	len=${rest%% *} cmd=${rest#* }
+	[ "${#cmd}" = "$len" ] && break
+	echo "region-guest: a garbled go line skipped (${#cmd} bytes of command, not $len)"
 done
-line=${line##*REGION-GO }
-line=${line%% REGION-END*}
-echo "${line%% *}" >/dev/urandom
+echo "$seed" >/dev/urandom
 echo REGION-GUEST-READY
-sh -c "${line#* }"'
+sh -c "$cmd"'
 
 # build_initrd OUT: base archive + COMMAND as /run-cmd + the --add pairs.
 build_initrd() {
@@ -287,7 +292,8 @@ snapshot_step() {
 		grep -aq 'VM status: running' "$WORK/monitor.log" && RESUMED=1 || { monitor "info status"; return 0; }
 	fi
 	if (($(now_ms) - GO_SENT_MS >= 1000)); then
-		printf 'REGION-GO %s %s REGION-END\n' "$SEED" "${COMMAND[*]}" >&9
+		local cmd="${COMMAND[*]}"
+		printf 'REGION-GO %s %s %s REGION-END\n' "$SEED" "${#cmd}" "$cmd" >&9
 		GO_SENT_MS=$(now_ms)
 	fi
 }
