@@ -233,17 +233,7 @@ fn check_online(dev: &Device, path: &str) -> io::Result<()> {
     for s in &report.skipped {
         println!("{s}");
     }
-    if report.problems.is_empty() {
-        println!("no inconsistencies");
-        return Ok(());
-    }
-    for p in &report.problems {
-        println!("problem: {p}");
-    }
-    Err(io::Error::other(format!(
-        "{path}: {} inconsistencies",
-        report.problems.len()
-    )))
+    verdict(path, &report.problems)
 }
 
 fn check_image(image: &str, offset: Option<u64>) -> io::Result<()> {
@@ -272,16 +262,22 @@ fn check_image(image: &str, offset: Option<u64>) -> io::Result<()> {
         "undo pages the next attach rolls back: {}",
         report.pending_undo
     );
-    if report.problems.is_empty() {
+    verdict(image, &report.problems)
+}
+
+/// The end of a check of `what`: "no inconsistencies", or one "inconsistency: ..." line per
+/// problem and an error (exit status 1).
+fn verdict(what: &str, problems: &[String]) -> io::Result<()> {
+    if problems.is_empty() {
         println!("no inconsistencies");
         return Ok(());
     }
-    for p in &report.problems {
+    for p in problems {
         println!("inconsistency: {p}");
     }
     Err(io::Error::other(format!(
-        "{image}: {} inconsistencies",
-        report.problems.len()
+        "{what}: {} inconsistencies",
+        problems.len()
     )))
 }
 
