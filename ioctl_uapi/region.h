@@ -175,7 +175,8 @@ struct region_counters {
 	__u64 pages_written_back; /* dirty region pages written back by PMSYNC */
 	__u64 undo_pages;         /* pages saved to undo slots by first writes */
 	__u64 unmap_rounds;       /* unmap calls of PMSYNC: each one a TLB shootdown round */
-	__u64 reserved[7];
+	__u64 mappings_unmapped;  /* mappings (in all processes) whose PTEs PMSYNC removed */
+	__u64 reserved[6];
 };
 
 /*

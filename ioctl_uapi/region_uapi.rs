@@ -230,8 +230,11 @@ pub struct RegionCounters {
     pub undo_pages: u64,
     /// Unmap calls of PMSYNC, each a TLB shootdown round.
     pub unmap_rounds: u64,
+    /// Mappings (in all processes) whose page table entries PMSYNC removed: only those that
+    /// took a writable mapping of a page in the epoch.
+    pub mappings_unmapped: u64,
     /// Zero.
-    pub reserved: [u64; 7],
+    pub reserved: [u64; 6],
 }
 
 /// `struct region_format_args`: erase every region, write a new empty layout.

@@ -9,10 +9,17 @@
 //! committed contents to an undo slot, persisted, before the page becomes writable.
 //!
 //! [`OpenRegion::commit`] takes the region with its lock held, so no new write can start;
-//! removes every mapping of the dirty pages in every process (the TLB shootdown), so no CPU can
-//! store to them; writes their lines back, fences, and commits by advancing the epoch with one
-//! 8-byte store (written back, fenced). The slots are free from that instant. Its cost follows the
-//! dirty pages: it walks [`DirtySet`](crate::dirty::DirtySet), never the region.
+//! removes the mappings of the dirty pages in every process that may store to them (the TLB
+//! shootdown), so no CPU can; writes their lines back, fences, and commits by advancing the epoch
+//! with one 8-byte store (written back, fenced). The slots are free from that instant. Its cost
+//! follows the dirty pages: it walks [`DirtySet`](crate::dirty::DirtySet), never the region.
+//!
+//! The processes that may store to a dirty page are those whose mapping took a write fault in
+//! the epoch (the fault handlers record it in `View::writers` before a page table entry becomes
+//! writable), or appeared by copying such a mapping (fork, split, mremap: recorded by `->open`).
+//! Only their entries are removed; a process that only read keeps its read-only entries and gets
+//! no TLB flush. A write fault still in flight in a recorded mapping finds its entry gone and
+//! retries in the next epoch, as before.
 //!
 //! Lock order: the mmap lock (faults), then the device's table lock, then `OpenRegion::view`;
 //! unmapping (i_mmap_rwsem, page table locks) after `view`. The undo slot pool takes no lock.
@@ -22,7 +29,8 @@ use crate::{
     ops,
     pm::Pm,
     region_file::{
-        borrow, region_unmap_pages, OpenRegion, View, VmFault, VM_FAULT_OOM, VM_FAULT_SIGBUS,
+        borrow, region_unmap_pages, region_unmap_pages_in, OpenRegion, View, VmFault,
+        VM_FAULT_OOM, VM_FAULT_SIGBUS,
     },
     undo::UndoHeader,
 };
@@ -96,21 +104,19 @@ impl OpenRegion {
             return view.epoch - 1;
         }
         let counters = &self.device.op_counters;
-        // No CPU may store to a dirty page from here on: remove every mapping of them.
+        // No CPU may store to a dirty page from here on: remove their writable mappings.
         let pages = view.dirty.pages();
         if pages.len() <= UNMAP_ONE_BY_ONE {
             for &p in pages {
-                // SAFETY: `self.inode` is live (type invariant of `OpenRegion`).
-                unsafe { region_unmap_pages(self.inode, p, 1) };
-                counters.unmap_rounds.fetch_add(1, Relaxed);
+                self.unmap_writers(view, p, 1);
             }
         } else {
             let first = pages.iter().copied().min().unwrap_or(0);
             let last = pages.iter().copied().max().unwrap_or(0);
-            // SAFETY: `self.inode` is live (type invariant of `OpenRegion`).
-            unsafe { region_unmap_pages(self.inode, first, last - first + 1) };
-            counters.unmap_rounds.fetch_add(1, Relaxed);
+            self.unmap_writers(view, first, last - first + 1);
         }
+        view.writers.clear();
+        view.writers_lost = false;
         let mut pm = self.device.pm();
         let mut written = 0;
         for &p in pages {
@@ -127,6 +133,25 @@ impl OpenRegion {
         counters.pages_written_back.fetch_add(written, Relaxed);
         counters.pmsyncs.fetch_add(1, Relaxed);
         committed
+    }
+
+    /// Removes the page table entries of pages `[first, first + count)` from every mapping that
+    /// may hold them writable (every mapping, if one was not recorded): one TLB shootdown round.
+    fn unmap_writers(&self, view: &View, first: u64, count: u64) {
+        let counters = &self.device.op_counters;
+        if view.writers_lost || view.has_untracked_mappings() {
+            // SAFETY: `self.inode` is live (type invariant of `OpenRegion`).
+            unsafe { region_unmap_pages(self.inode, first, count) };
+        } else {
+            let writers = &view.writers;
+            // SAFETY: `self.inode` is live (type invariant of `OpenRegion`), and `writers` is
+            // valid for reads of its length for the call.
+            let unmapped = unsafe {
+                region_unmap_pages_in(self.inode, first, count, writers.as_ptr(), writers.len())
+            };
+            counters.mappings_unmapped.fetch_add(unmapped as u64, Relaxed);
+        }
+        counters.unmap_rounds.fetch_add(1, Relaxed);
     }
 
     /// `REGION_IOC_PMSYNC`.

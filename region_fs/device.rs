@@ -126,6 +126,7 @@ pub(crate) struct OpCounters {
     pub(crate) pages_written_back: AtomicU64,
     pub(crate) undo_pages: AtomicU64,
     pub(crate) unmap_rounds: AtomicU64,
+    pub(crate) mappings_unmapped: AtomicU64,
 }
 
 /// The attached persistent memory device and its regions.
@@ -725,6 +726,7 @@ impl RegionDevice {
             pages_written_back: self.op_counters.pages_written_back.load(Relaxed),
             undo_pages: self.op_counters.undo_pages.load(Relaxed),
             unmap_rounds: self.op_counters.unmap_rounds.load(Relaxed),
+            mappings_unmapped: self.op_counters.mappings_unmapped.load(Relaxed),
             ..RegionCounters::default()
         }
     }

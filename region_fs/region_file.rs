@@ -43,6 +43,13 @@ extern "C" {
     fn region_install_fd(inode: *mut c_void, private: *mut c_void, writable: bool) -> i32;
     fn region_vmf_insert(vmf: *mut c_void, pfn: c_ulong, writable: bool) -> VmFault;
     pub(crate) fn region_unmap_pages(inode: *mut c_void, first: u64, count: u64);
+    pub(crate) fn region_unmap_pages_in(
+        inode: *mut c_void,
+        first: u64,
+        count: u64,
+        vmas: *const usize,
+        n: usize,
+    ) -> c_ulong;
 }
 
 /// What faults and PMSYNC need of the region (its extents and size, changed only by resize),
@@ -54,6 +61,13 @@ pub(crate) struct View {
     vmas: KVec<(usize, u64, u64)>,
     /// Mappings whose record could not be stored (no memory): taken to cover every page.
     untracked: usize,
+    /// The mappings (by `vm_area_struct` address) that may hold a writable page table entry of a
+    /// page dirty in this epoch, or have a write fault on one in flight: those that took a write
+    /// fault since the last commit, and those that appeared by copying another (fork, split,
+    /// mremap). Only these need their entries removed at the commit.
+    pub(crate) writers: KVec<usize>,
+    /// A writer could not be recorded (no memory): the commit unmaps every mapping.
+    pub(crate) writers_lost: bool,
     /// The epoch stores go to now: the number the next PMSYNC commits.
     pub(crate) epoch: u64,
     /// The pages saved to an undo slot (and so writable) in this epoch.
@@ -106,6 +120,8 @@ impl OpenRegion {
                     region,
                     vmas: KVec::new(),
                     untracked: 0,
+                    writers: KVec::new(),
+                    writers_lost: false,
                     epoch,
                     dirty,
                 }),
@@ -158,15 +174,19 @@ impl OpenRegion {
                 .any(|&(_, pgoff, pages)| pgoff + pages > first)
     }
 
-    fn vma_opened(&self, vma: usize, pgoff: u64, pages: u64) {
+    fn vma_opened(&self, vma: usize, pgoff: u64, pages: u64, copied: bool) {
         let mut view = self.view.lock();
         if view.vmas.push((vma, pgoff, pages), GFP_KERNEL).is_err() {
             view.untracked += 1;
+        }
+        if copied {
+            view.note_writer(vma);
         }
     }
 
     fn vma_closed(&self, vma: usize) {
         let mut view = self.view.lock();
+        view.writers.retain(|v| *v != vma);
         match view.vmas.iter().position(|&(v, _, _)| v == vma) {
             Some(i) => {
                 let _ = view.vmas.remove(i);
@@ -192,7 +212,7 @@ impl OpenRegion {
         }
     }
 
-    fn fault(&self, vmf: *mut c_void, pgoff: u64, write: bool) -> VmFault {
+    fn fault(&self, vma: usize, vmf: *mut c_void, pgoff: u64, write: bool) -> VmFault {
         self.device.op_counters.faults.fetch_add(1, Relaxed);
         let mut view = self.view.lock();
         let Some(page) = view.region.device_page(pgoff) else {
@@ -203,15 +223,18 @@ impl OpenRegion {
                 return code;
             }
         }
-        // Writable only once saved in this epoch; a read maps the page read-only, so the first
-        // write to it faults again.
-        let writable = write || view.dirty.contains(pgoff);
+        // Writable only for a write (the page is saved in this epoch by now). A read maps the page
+        // read-only even when it is dirty, so that a mapping that only reads never holds a
+        // writable entry, and PMSYNC leaves it alone; its first write faults again.
+        if write {
+            view.note_writer(vma);
+        }
         // SAFETY: `vmf` is the fault being handled (from `region_rs_fault`), and the pfn is a page
         // of this region, inside the device.
-        unsafe { region_vmf_insert(vmf, self.device.pfn(page), writable) }
+        unsafe { region_vmf_insert(vmf, self.device.pfn(page), write) }
     }
 
-    fn pfn_mkwrite(&self, pgoff: u64) -> VmFault {
+    fn pfn_mkwrite(&self, vma: usize, pgoff: u64) -> VmFault {
         self.device.op_counters.faults.fetch_add(1, Relaxed);
         let mut view = self.view.lock();
         let Some(page) = view.region.device_page(pgoff) else {
@@ -220,7 +243,10 @@ impl OpenRegion {
         // 0: the fault path makes the page table entry writable, unless a PMSYNC has removed it
         // meanwhile, in which case the write faults again and lands in the next epoch.
         match self.save_first_write(&mut view, pgoff, page) {
-            Ok(()) => 0,
+            Ok(()) => {
+                view.note_writer(vma);
+                0
+            }
             Err(code) => code,
         }
     }
@@ -242,6 +268,23 @@ impl OpenRegion {
                 Ok(0)
             }
             _ => Err(ENOTTY),
+        }
+    }
+}
+
+impl View {
+    /// Whether a mapping exists whose record could not be stored.
+    pub(crate) fn has_untracked_mappings(&self) -> bool {
+        self.untracked > 0
+    }
+
+    /// Records that mapping `vma` may hold writable page table entries in this epoch.
+    fn note_writer(&mut self, vma: usize) {
+        if !self.writers_lost
+            && !self.writers.contains(&vma)
+            && self.writers.push(vma, GFP_KERNEL).is_err()
+        {
+            self.writers_lost = true;
         }
     }
 }
@@ -273,20 +316,21 @@ pub(crate) unsafe fn borrow<'a>(private: *mut c_void) -> &'a OpenRegion {
 #[no_mangle]
 extern "C" fn region_rs_fault(
     private: *mut c_void,
+    vma: *mut c_void,
     vmf: *mut c_void,
     pgoff: u64,
     write: bool,
 ) -> VmFault {
     // SAFETY: regionfs.c passes the mapping's private data, the file's, and the mapping holds
     // the file.
-    unsafe { borrow(private) }.fault(vmf, pgoff, write)
+    unsafe { borrow(private) }.fault(vma as usize, vmf, pgoff, write)
 }
 
 /// `->pfn_mkwrite` of a region mapping.
 #[no_mangle]
-extern "C" fn region_rs_pfn_mkwrite(private: *mut c_void, pgoff: u64) -> VmFault {
+extern "C" fn region_rs_pfn_mkwrite(private: *mut c_void, vma: *mut c_void, pgoff: u64) -> VmFault {
     // SAFETY: as for `region_rs_fault`.
-    unsafe { borrow(private) }.pfn_mkwrite(pgoff)
+    unsafe { borrow(private) }.pfn_mkwrite(vma as usize, pgoff)
 }
 
 /// `->unlocked_ioctl` of a region file.
@@ -304,11 +348,18 @@ extern "C" fn region_rs_ioctl(
     }
 }
 
-/// `->open` of a region mapping, and the first mapping from `->mmap`: records its pages.
+/// `->open` of a region mapping (`copied`: a copy of another, which may hold its writable page
+/// table entries), and the first mapping from `->mmap`: records its pages.
 #[no_mangle]
-extern "C" fn region_rs_vma_opened(private: *mut c_void, vma: *mut c_void, pgoff: u64, pages: u64) {
+extern "C" fn region_rs_vma_opened(
+    private: *mut c_void,
+    vma: *mut c_void,
+    pgoff: u64,
+    pages: u64,
+    copied: bool,
+) {
     // SAFETY: as for `region_rs_fault`.
-    unsafe { borrow(private) }.vma_opened(vma as usize, pgoff, pages)
+    unsafe { borrow(private) }.vma_opened(vma as usize, pgoff, pages, copied)
 }
 
 /// `->close` of a region mapping.

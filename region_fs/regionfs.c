@@ -9,8 +9,10 @@
  * Mappings are VM_PFNMAP: faults insert the pmem page frames directly (no page cache, no page
  * references). The first write to a page in an epoch faults (->fault with FAULT_FLAG_WRITE, or
  * ->pfn_mkwrite on a read-only PTE), so Rust can save the page to the undo log first. PMSYNC zaps
- * the PTEs of the dirty pages (region_unmap_pages): a write fault that raced with it then finds
- * its PTE changed and is retried in the new epoch.
+ * the PTEs of the dirty pages in the mappings that took a write fault in the epoch (or appeared by
+ * copying one, through ->open), region_unmap_pages_in: a write fault that raced with it then finds
+ * its PTE changed and is retried in the new epoch. Mappings that only read keep their read-only
+ * PTEs, and their processes get no TLB flush.
  *
  * Lock order: mmap_lock, then the region's lock (Rust), then i_mmap_rwsem, then the PTE lock.
  */
@@ -23,6 +25,7 @@
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
+#include <linux/rbtree.h>
 
 #include "regionfs.h"
 
@@ -132,19 +135,22 @@ int region_install_fd(struct inode *inode, void *private, bool writable)
 
 static vm_fault_t region_vm_fault(struct vm_fault *vmf)
 {
-	return region_rs_fault(vmf->vma->vm_private_data, vmf, vmf->pgoff,
+	return region_rs_fault(vmf->vma->vm_private_data, vmf->vma, vmf, vmf->pgoff,
 			       vmf->flags & FAULT_FLAG_WRITE);
 }
 
 static vm_fault_t region_vm_pfn_mkwrite(struct vm_fault *vmf)
 {
-	return region_rs_pfn_mkwrite(vmf->vma->vm_private_data, vmf->pgoff);
+	return region_rs_pfn_mkwrite(vmf->vma->vm_private_data, vmf->vma, vmf->pgoff);
 }
 
-/* A mapping of the region appeared (mmap, fork, split, mremap): Rust records its pages. */
+/*
+ * A mapping of the region appeared by copying another (fork, split, mremap): Rust records its
+ * pages, and that it may hold the other's writable PTEs.
+ */
 static void region_vm_open(struct vm_area_struct *vma)
 {
-	region_rs_vma_opened(vma->vm_private_data, vma, vma->vm_pgoff, vma_pages(vma));
+	region_rs_vma_opened(vma->vm_private_data, vma, vma->vm_pgoff, vma_pages(vma), true);
 }
 
 static void region_vm_close(struct vm_area_struct *vma)
@@ -170,8 +176,8 @@ static int region_file_mmap(struct file *file, struct vm_area_struct *vma)
 	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &region_vm_ops;
 	vma->vm_private_data = file->private_data;
-	/* ->open is not called for the first mapping: record it here. */
-	region_vm_open(vma);
+	/* ->open is not called for the first mapping: record it here (no PTEs yet). */
+	region_rs_vma_opened(vma->vm_private_data, vma, vma->vm_pgoff, vma_pages(vma), false);
 	return 0;
 }
 
@@ -202,6 +208,42 @@ vm_fault_t region_vmf_insert(struct vm_fault *vmf, unsigned long pfn, bool writa
 void region_unmap_pages(struct inode *inode, u64 first, u64 count)
 {
 	unmap_mapping_pages(inode->i_mapping, first, count, false);
+}
+
+/*
+ * Removes the mappings of pages [@first, @first + @count) of the region in the mappings listed in
+ * @vmas (@n addresses of vm_area_structs) and leaves every other mapping alone; returns how many
+ * mappings it unmapped. It walks the inode's rmap under i_mmap_rwsem, as unmap_mapping_pages()
+ * does, so every mapping it touches is live with its page tables in place: a listed address is
+ * only compared with the rmap's, never followed.
+ */
+unsigned long region_unmap_pages_in(struct inode *inode, u64 first, u64 count,
+				    const unsigned long *vmas, size_t n)
+{
+	struct address_space *mapping = inode->i_mapping;
+	u64 last = first + count - 1;
+	unsigned long unmapped = 0;
+	struct rb_node *node;
+	size_t i;
+
+	i_mmap_lock_read(mapping);
+	for (node = rb_first_cached(&mapping->i_mmap); node; node = rb_next(node)) {
+		struct vm_area_struct *vma = rb_entry(node, struct vm_area_struct, shared.rb);
+		u64 start = max_t(u64, first, vma->vm_pgoff);
+		u64 end = min_t(u64, last, vma_last_pgoff(vma));
+
+		if (start > end)
+			continue;
+		for (i = 0; i < n && vmas[i] != (unsigned long)vma; i++)
+			;
+		if (i == n)
+			continue;
+		zap_vma_range(vma, vma->vm_start + ((start - vma->vm_pgoff) << PAGE_SHIFT),
+			      (end - start + 1) << PAGE_SHIFT);
+		unmapped++;
+	}
+	i_mmap_unlock_read(mapping);
+	return unmapped;
 }
 
 struct region_found {

@@ -19,15 +19,19 @@ void region_inode_put(struct inode *inode);
 int region_install_fd(struct inode *inode, void *private, bool writable);
 vm_fault_t region_vmf_insert(struct vm_fault *vmf, unsigned long pfn, bool writable);
 void region_unmap_pages(struct inode *inode, u64 first, u64 count);
+unsigned long region_unmap_pages_in(struct inode *inode, u64 first, u64 count,
+				    const unsigned long *vmas, size_t n);
 void *region_next_open_region(unsigned int *next, struct file **file);
 void region_put_file(struct file *file);
 
 /* Provided by Rust (region_fs/region_file.rs). */
-vm_fault_t region_rs_fault(void *region, struct vm_fault *vmf, u64 pgoff, bool write);
-vm_fault_t region_rs_pfn_mkwrite(void *region, u64 pgoff);
+vm_fault_t region_rs_fault(void *region, struct vm_area_struct *vma, struct vm_fault *vmf,
+			   u64 pgoff, bool write);
+vm_fault_t region_rs_pfn_mkwrite(void *region, struct vm_area_struct *vma, u64 pgoff);
 long region_rs_ioctl(void *region, struct file *file, unsigned int cmd, unsigned long arg);
 void region_rs_release(void *region);
-void region_rs_vma_opened(void *region, struct vm_area_struct *vma, u64 pgoff, u64 pages);
+void region_rs_vma_opened(void *region, struct vm_area_struct *vma, u64 pgoff, u64 pages,
+			  bool copied);
 void region_rs_vma_closed(void *region, struct vm_area_struct *vma);
 
 #endif /* REGION_REGIONFS_H */

@@ -5,14 +5,27 @@
 #   scripts/module.sh --clippy   the same with CLIPPY=1: any clippy warning fails it too
 #   scripts/module.sh clean      remove the build output
 #
-# Prints the path of region.ko on stdout. To build against your own kernel tree with your own
-# tools instead, run `make KDIR=/path/to/linux` (see README).
+# Prints the path of region.ko on stdout. With REGION_KERNEL=bench (see scripts/kernel.sh) it
+# builds against the kernel without debugging, in a copy of the module's sources beside that
+# kernel's tree (kbuild wants one kernel's objects per source folder), and leaves the test build
+# in the tree alone. To build against your own kernel tree with your own tools
+# instead, run `make KDIR=/path/to/linux` (see README).
 source "$(dirname "$0")/lib.sh"
 export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
 
 kdir=$(bash "$REPO/scripts/kernel.sh")
+# The module's source folder: the tree for the test kernel, a copy in the kernel's cache folder
+# otherwise (copied with timestamps, so an unchanged file is not compiled again).
+src=$REPO
+if [ "${REGION_KERNEL:-test}" != test ]; then
+	src=$(dirname "$kdir")/module
+	mkdir -p "$src"
+	(cd "$REPO" && find Kbuild rust region_fs pmsync ioctl_uapi -maxdepth 1 -type f \
+		\( -name Kbuild -o -name '*.rs' -o -name '*.c' -o -name '*.h' \) -print0 |
+		xargs -0 cp -p --parents -t "$src")
+fi
 if [ "${1:-}" = clean ]; then
-	in_root make -C "$kdir" M="$REPO" LLVM=1 clean >&2
+	in_root make -C "$kdir" M="$src" LLVM=1 clean >&2
 	exit 0
 fi
 extra=()
@@ -20,10 +33,10 @@ if [ "${1:-}" = --clippy ]; then
 	extra=(CLIPPY=1)
 	touch "$REPO/rust/region_main.rs" # make sure the crate is compiled (and so linted) again
 fi
-log "building region.ko ${extra[*]}"
+log "building region.ko ${extra[*]}${REGION_KERNEL:+ (kernel: $REGION_KERNEL)}"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-if ! in_root make -C "$kdir" M="$REPO" LLVM=1 "${extra[@]}" modules >"$out" 2>&1; then
+if ! in_root make -C "$kdir" M="$src" LLVM=1 "${extra[@]}" modules >"$out" 2>&1; then
 	cat "$out" >&2
 	die "module build failed"
 fi
@@ -31,4 +44,4 @@ if grep -qiE '(^|[^a-z_])warning[:[]' "$out"; then
 	cat "$out" >&2
 	die "module build printed warnings (the module must build with none)"
 fi
-echo "$REPO/region.ko"
+echo "$src/region.ko"

@@ -86,6 +86,7 @@ int main(void)
 	FIELD(region_counters, pages_written_back);
 	FIELD(region_counters, undo_pages);
 	FIELD(region_counters, unmap_rounds);
+	FIELD(region_counters, mappings_unmapped);
 	FIELD(region_counters, reserved);
 	NUMBER(REGION_IOC_MAGIC);
 	NUMBER(REGION_ABI_VERSION);

@@ -288,6 +288,10 @@ fn rust_facts() -> BTreeMap<String, u64> {
         offset_of!(RegionCounters, unmap_rounds) as u64,
     );
     put(
+        "offsetof region_counters.mappings_unmapped",
+        offset_of!(RegionCounters, mappings_unmapped) as u64,
+    );
+    put(
         "offsetof region_counters.reserved",
         offset_of!(RegionCounters, reserved) as u64,
     );

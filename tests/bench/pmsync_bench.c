@@ -4,7 +4,9 @@
  * region, against the same k pages made durable on an ext4 DAX mount by msync(MS_SYNC) of a
  * shared mapping and by pwrite() + fsync(); the first-write fault of each; PMSYNC of one page in
  * a 1 MiB and a 1 GiB region; PMSYNC while the other mapping processes keep running on the other
- * CPU (so the TLB shootdown has to interrupt them). Prints figures; it is a benchmark, not a test.
+ * CPU (so the TLB shootdown has to interrupt them); PMSYNC with other processes that map the
+ * region and read the dirty pages but do not write them. Prints figures; it is a benchmark, not a
+ * test.
  *
  * Each PMSYNC is timed alone; TLB shootdown interrupts are read from /proc/interrupts before and
  * after a whole series (reading that file between timings would also evict the emulator's TLB and
@@ -16,7 +18,8 @@
  *   pmsync_bench report OUT    print the tables
  *
  * Lines of OUT: "KIND K N median_us lines fences ipis" per operation, where KIND is pmsync,
- * busy (PMSYNC with running helpers), msync, fsync, fault_region, fault_ext4 or size_1m/size_1g,
+ * busy (PMSYNC with running helpers), readers (PMSYNC with helpers that only read), msync, fsync,
+ * fault_region, fault_ext4 or size_1m/size_1g,
  * K dirty pages, N processes.
  */
 #define _GNU_SOURCE
@@ -153,9 +156,9 @@ struct control {
  * reads of the region on the other CPU, so that its address space is live there when PMSYNC
  * removes its mappings (a TLB shootdown interrupt); without, it sleeps on a pipe read, so it
  * takes no CPU time from the timed process (and its CPU goes lazy, which the kernel does not
- * interrupt).
+ * interrupt). With @reads it only reads the k pages each round (read-only mappings of them).
  */
-static void helper(volatile char *p, int k, struct control *c, int go, int done, int busy)
+static void helper(volatile char *p, int k, struct control *c, int go, int done, int busy, int reads)
 {
 	int seen = 0;
 	char byte;
@@ -176,7 +179,11 @@ static void helper(volatile char *p, int k, struct control *c, int go, int done,
 		if (c->round < 0)
 			_exit(0);
 		seen = c->round;
-		dirty(p, k, seen);
+		if (reads)
+			for (i = 0; i < k; i++)
+				sum += p[(unsigned long)i * (SPAN / k) * PAGE];
+		else
+			dirty(p, k, seen);
 		__atomic_add_fetch(&c->done, 1, __ATOMIC_SEQ_CST);
 		if (!busy && write(done, &byte, 1) != 1)
 			_exit(1);
@@ -230,10 +237,11 @@ static void echo_stop(int fds[2][2], pid_t pid)
 
 /*
  * PMSYNC of k dirty pages with n processes mapping the region: every process stores to each of
- * the k pages, then this process times the PMSYNC alone. The other processes wait meanwhile:
- * blocked (@busy == 0: they do not compete for the CPUs), or spinning on the other CPU.
+ * the k pages (with @reads, the others only read them), then this process times the PMSYNC alone.
+ * The other processes wait meanwhile: blocked (@busy == 0: they do not compete for the CPUs), or
+ * spinning on the other CPU.
  */
-static void bench_pmsync(int k, int n, int busy)
+static void bench_pmsync(int k, int n, int busy, int reads)
 {
 	struct region_counters a, b;
 	unsigned long long ipis;
@@ -255,7 +263,7 @@ static void bench_pmsync(int k, int n, int busy)
 		if (pipe(go[i]))
 			die("pipe");
 		if (fork() == 0)
-			helper(p, k, c, go[i][0], done[1], busy);
+			helper(p, k, c, go[i][0], done[1], busy, reads);
 	}
 	if (busy)
 		pin(0);
@@ -299,7 +307,7 @@ static void bench_pmsync(int k, int n, int busy)
 	close(done[0]);
 	close(done[1]);
 	/* Lines and fences of the PMSYNCs alone: the first writes' undo saves are counted apart. */
-	fprintf(out, "%s %d %d %.1f %.1f %.1f %.1f\n", busy ? "busy" : "pmsync", k, n, median(t, nr),
+	fprintf(out, "%s %d %d %.1f %.1f %.1f %.1f\n", busy ? "busy" : reads ? "readers" : "pmsync", k, n, median(t, nr),
 		(double)(b.lines_written_back - a.lines_written_back - (b.undo_pages - a.undo_pages) * (PAGE / 64 + 1)) / nr,
 		(double)(b.fences - a.fences - 2 * (b.undo_pages - a.undo_pages)) / nr, (double)ipis / nr);
 	munmap(c, sizeof(*c));
@@ -371,9 +379,10 @@ static void measure_region(void)
 		die(REGION_DEVICE_PATH);
 	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
 		for (b = 0; b < sizeof(ns) / sizeof(ns[0]); b++)
-			bench_pmsync(ks[a], ns[b], 0);
-		bench_pmsync(ks[a], 2, 1);
-		bench_pmsync(ks[a], 4, 1);
+			bench_pmsync(ks[a], ns[b], 0, 0);
+		bench_pmsync(ks[a], 2, 1, 0);
+		bench_pmsync(ks[a], 4, 1, 0);
+		bench_pmsync(ks[a], 4, 0, 1);
 	}
 	bench_region_fault();
 	bench_size("size_1m", 256);
@@ -485,11 +494,12 @@ static void report(const char *file)
 	fclose(f);
 	printf("PMSYNC latency (median of %d/%d/%d runs for k<=16/256/4096; microseconds; TCG guest) by dirty pages k\n",
 	       reps(1), reps(256), reps(4096));
-	printf("%5s | %7s %7s %7s %7s | %7s %7s | %7s %6s | %6s %6s %6s | %7s %8s | %6s %6s\n", "k", "n=1", "n=2",
-	       "n=4", "n=8", "busy2", "busy4", "lines", "fences", "IPIs8", "IPIsB2", "IPIsB4", "msync", "wr+fsync",
-	       "msync/", "fsync/");
+	printf("%5s | %7s %7s %7s %7s | %7s %7s %7s | %7s %6s | %6s %6s %6s | %7s %8s | %6s %6s\n", "k", "n=1",
+	       "n=2", "n=4", "n=8", "busy2", "busy4", "read4", "lines", "fences", "IPIs8", "IPIsB2", "IPIsB4", "msync",
+	       "wr+fsync", "msync/", "fsync/");
 	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
 		struct row *b2 = find("busy", ks[a], 2), *b4 = find("busy", ks[a], 4);
+		struct row *r4 = find("readers", ks[a], 4);
 		double lat[4] = { 0 };
 
 		for (b = 0; b < 4; b++)
@@ -498,19 +508,24 @@ static void report(const char *file)
 		r = find("pmsync", ks[a], 8);
 		m = find("msync", ks[a], 1);
 		s = find("fsync", ks[a], 1);
-		printf("%5d | %7.0f %7.0f %7.0f %7.0f | %7.0f %7.0f | %7.0f %6.0f | %6.1f %6.1f %6.1f | %7.0f %8.0f | %5.1fx %5.1fx\n",
-		       ks[a], lat[0], lat[1], lat[2], lat[3], b2 ? b2->us : 0, b4 ? b4->us : 0, one ? one->lines : 0,
+		printf("%5d | %7.0f %7.0f %7.0f %7.0f | %7.0f %7.0f %7.0f | %7.0f %6.0f | %6.1f %6.1f %6.1f | %7.0f %8.0f | %5.1fx %5.1fx\n",
+		       ks[a], lat[0], lat[1], lat[2], lat[3], b2 ? b2->us : 0, b4 ? b4->us : 0, r4 ? r4->us : 0,
+		       one ? one->lines : 0,
 		       one ? one->fences : 0, r ? r->ipis : 0, b2 ? b2->ipis : 0, b4 ? b4->ipis : 0, m ? m->us : 0,
 		       s ? s->us : 0, m && lat[0] > 0 ? m->us / lat[0] : 0, s && lat[0] > 0 ? s->us / lat[0] : 0);
 	}
 	printf("n=N: N processes map the region and stored to the k pages; the other N-1 sleep during PMSYNC.\n");
 	printf("busyN: the same with N processes whose N-1 helpers keep reading the region on the other CPU.\n");
+	printf("read4: 4 processes map the region; 3 only read the k pages (and sleep); this one writes them.\n");
 	printf("IPIs8, IPIsB2, IPIsB4: TLB shootdown interrupts per PMSYNC for n=8, busy2 and busy4.\n");
 	printf("msync/, fsync/: how many times longer ext4-DAX takes than PMSYNC with n=1 (msync of the\n"
 	       "smallest range covering the dirty pages: one page for k=1).\n");
 	one = find("pmsync", 1, 1);
 	r = find("pmsync", 1, 4);
-	printf("4 processes against 1, one dirty page: %.2fx (target: at most 1.5x)\n",
+	printf("4 processes writing against 1, one dirty page: %.2fx (target: at most 1.5x)\n",
+	       one && r && one->us > 0 ? r->us / one->us : 0);
+	r = find("readers", 1, 4);
+	printf("4 processes mapping it (3 only reading) against 1, one dirty page: %.2fx (target: at most 1.5x)\n",
 	       one && r && one->us > 0 ? r->us / one->us : 0);
 	r = find("busy", 1, 4);
 	printf("4 processes (3 running on the other CPU) against 1, one dirty page: %.2fx\n",

@@ -111,6 +111,7 @@ static void check_pmsync_cost(struct __test_metadata *_metadata, int dev, __u64 
 	EXPECT_EQ(2U, b.fences - a.fences);
 	EXPECT_EQ(1U, b.pmsyncs - a.pmsyncs);
 	EXPECT_EQ(3U, b.unmap_rounds - a.unmap_rounds);
+	EXPECT_EQ(3U, b.mappings_unmapped - a.mappings_unmapped);
 	munmap(p, size);
 	close(r);
 	region_delete(dev, "cost");
@@ -205,6 +206,99 @@ TEST_F(sync, one_pmsync_covers_every_process)
 	munmap((void *)p, 4 * PAGE);
 	close(r);
 	region_delete(self->dev, "procs");
+}
+
+/*
+ * Two mappings of one region: one writes, the other only reads. PMSYNC removes the writer's
+ * entries alone; the reader keeps its read-only mapping (no TLB flush for it, no fault after).
+ */
+TEST_F(sync, a_mapping_that_only_reads_keeps_its_entries)
+{
+	struct region_counters a, b, c;
+	volatile char *w, *rd;
+	uint64_t e;
+	char x;
+	int r = make_region(self->dev, "reader", 2 * PAGE);
+
+	ASSERT_LE(0, r);
+	w = map_writable(r);
+	ASSERT_NE(MAP_FAILED, w);
+	rd = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, r, 0);
+	ASSERT_NE(MAP_FAILED, rd);
+	x = rd[0]; /* a read-only entry in the reading mapping */
+	w[0] = x + 1;
+	a = counters(self->dev);
+	ASSERT_EQ(0, region_pmsync(r, &e));
+	b = counters(self->dev);
+	EXPECT_EQ(1U, b.mappings_unmapped - a.mappings_unmapped);
+	EXPECT_EQ(x + 1, rd[0]); /* through the entry it kept: no fault */
+	c = counters(self->dev);
+	EXPECT_EQ(0U, c.faults - b.faults);
+	w[0] = x + 2; /* the writer's entry is gone: it faults and saves the page again */
+	EXPECT_EQ(1U, counters(self->dev).undo_pages - c.undo_pages);
+	EXPECT_EQ(x + 2, rd[0]);
+	munmap((void *)rd, 2 * PAGE);
+	munmap((void *)w, 2 * PAGE);
+	close(r);
+	region_delete(self->dev, "reader");
+}
+
+/*
+ * A forked child inherits its parent's writable entries; PMSYNC must remove them too, so that the
+ * child's first store after it faults and saves the page. The same for a mapping split in two.
+ */
+TEST_F(sync, copied_mappings_lose_their_writable_entries_at_pmsync)
+{
+	struct region_counters a, b;
+	int go[2], done[2], status;
+	volatile char *p;
+	uint64_t e;
+	char byte = 0;
+	pid_t pid;
+	int r = make_region(self->dev, "copied", 2 * PAGE);
+
+	ASSERT_LE(0, r);
+	p = map_writable(r);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(done));
+	p[0] = 1; /* writable here, and in the child after fork */
+	p[PAGE] = 1;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (read(go[0], &byte, 1) != 1)
+			_exit(1);
+		p[0] = 2; /* after the parent's PMSYNC */
+		_exit(write(done[1], &byte, 1) == 1 ? 0 : 1);
+	}
+	a = counters(self->dev);
+	ASSERT_EQ(0, region_pmsync(r, &e));
+	b = counters(self->dev);
+	EXPECT_EQ(2U * 2, b.mappings_unmapped - a.mappings_unmapped); /* 2 pages x 2 processes */
+	ASSERT_EQ(1, write(go[1], &byte, 1));
+	ASSERT_EQ(1, read(done[0], &byte, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(1U, counters(self->dev).undo_pages - b.undo_pages);
+	EXPECT_EQ(2, p[0]);
+
+	/* Split: page 1 ends up in a new mapping, a copy of the first. */
+	ASSERT_EQ(0, region_pmsync(r, &e));
+	p[PAGE] = 3;
+	ASSERT_EQ(0, mprotect((void *)p, PAGE, PROT_READ));
+	a = counters(self->dev);
+	ASSERT_EQ(0, region_pmsync(r, &e));
+	p[PAGE] = 4;
+	EXPECT_EQ(1U, counters(self->dev).undo_pages - a.undo_pages);
+	EXPECT_EQ(4, p[PAGE]);
+	munmap((void *)p, 2 * PAGE);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+	close(r);
+	region_delete(self->dev, "copied");
 }
 
 TEST_F(sync, stores_through_a_closed_file_wait_for_the_next_pmsync)
