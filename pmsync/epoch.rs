@@ -29,8 +29,8 @@ use crate::{
     ops,
     pm::Pm,
     region_file::{
-        borrow, region_unmap_pages, region_unmap_pages_in, OpenRegion, View, VmFault,
-        VM_FAULT_OOM, VM_FAULT_SIGBUS,
+        borrow, region_unmap_pages, region_unmap_pages_in, OpenRegion, View, VmFault, VM_FAULT_OOM,
+        VM_FAULT_SIGBUS,
     },
     undo::UndoHeader,
 };
@@ -149,7 +149,9 @@ impl OpenRegion {
             let unmapped = unsafe {
                 region_unmap_pages_in(self.inode, first, count, writers.as_ptr(), writers.len())
             };
-            counters.mappings_unmapped.fetch_add(unmapped as u64, Relaxed);
+            counters
+                .mappings_unmapped
+                .fetch_add(unmapped as u64, Relaxed);
         }
         counters.unmap_rounds.fetch_add(1, Relaxed);
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Region System benchmarks (`make bench`): prints figures, asserts nothing. One guest run on
-# a 2 GiB NVDIMM: first an ext4 DAX mount of the device (formatted by busybox mke2fs, so ext4's
-# driver without a journal) and the workloads on files, then region.ko on the same device and the
+# a 2 GiB NVDIMM: first an ext4 DAX mount of the device, formatted as mkfs.ext4 formats it (with
+# a journal; the host's mke2fs, run in the guest with its libraries), and the workloads on files;
+# then the same without a journal (busybox's mke2fs); then region.ko on the same device and the
 # same workloads on regions. Benchmarks: tests/bench/create_map_bench.c (create + map + first
 # touch) and tests/bench/pmsync_bench.c (PMSYNC against msync and fsync, first-write faults, TLB
 # shootdown IPIs with helper processes sleeping and running on the other vCPU; the guest needs
@@ -20,19 +21,34 @@ mkdir -p "$stage"
 log "compiling the benchmarks"
 static_c "$stage/create_map_bench" "$REPO/tests/bench/create_map_bench.c"
 static_c "$stage/pmsync_bench" "$REPO/tests/bench/pmsync_bench.c"
+# The host's mke2fs with the libraries it links and its configuration, for the journaled ext4.
+e2fs=$stage/e2fs
+rm -rf "$e2fs"
+mkdir -p "$e2fs"
+mke2fs=$(command -v mke2fs) || die "no mke2fs on the host (apt-get install e2fsprogs)"
+cp "$mke2fs" "$e2fs/"
+ldd "$mke2fs" | awk '/=>/ { print $3 } /ld-linux/ && !/=>/ { print $1 }' | xargs -I{} cp -L {} "$e2fs/"
+cp /etc/mke2fs.conf "$e2fs/" 2>/dev/null || true
 log "booting the benchmark guest (TCG; a few minutes)"
 bench_guest "$ko" "$stage" '
 set -e
 out=/tmp/create_map.txt
-mke2fs -q -b 4096 /dev/pmem-nvdimm
+sync_out=/tmp/pmsync.txt
+echo "== mkfs.ext4 (with a journal; inode tables and journal written now, not lazily)"
+MKE2FS_CONFIG=/bench/e2fs/mke2fs.conf /bench/e2fs/ld-linux-x86-64.so.2 --library-path /bench/e2fs \
+	/bench/e2fs/mke2fs -q -F -t ext4 -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 /dev/pmem-nvdimm
 mkdir -p /mnt/dax
 mount -t ext4 -o dax /dev/pmem-nvdimm /mnt/dax
-dmesg | grep -i "dax" | tail -2
-sync_out=/tmp/pmsync.txt
+dmesg | grep -i "dax\|EXT4-fs" | tail -3
 echo "== ext4-DAX: create + map + touch"
 /bench/create_map_bench ext4 /mnt/dax $out
 echo "== ext4-DAX: msync and write + fsync"
 /bench/pmsync_bench ext4 /mnt/dax $sync_out
+umount /mnt/dax
+echo "== ext4 without a journal (busybox mke2fs)"
+mke2fs -q -b 4096 /dev/pmem-nvdimm
+mount -t ext4 -o dax /dev/pmem-nvdimm /mnt/dax
+/bench/pmsync_bench ext4-nojournal /mnt/dax $sync_out
 umount /mnt/dax
 insmod /region/region.ko pmem=/dev/pmem-nvdimm format=1
 echo "== regions: create + map + touch"

@@ -31,7 +31,7 @@ ROOT_PACKAGES="clang lld llvm rustc rust-src rustfmt rust-clippy bindgen libclan
 libelf-dev libssl-dev cpio python3 kmod xz-utils zstd ca-certificates gcc libc6-dev"
 
 # Host packages (Debian bookworm or newer) the scripts use outside the root.
-HOST_PACKAGES="debootstrap qemu-system-x86 busybox-static cpio xz-utils"
+HOST_PACKAGES="debootstrap qemu-system-x86 busybox-static cpio xz-utils e2fsprogs"
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -15,9 +15,11 @@
  *
  *   pmsync_bench region OUT    (region.ko loaded) append region figures to OUT
  *   pmsync_bench ext4 DIR OUT  (DIR on a DAX mount) append ext4 figures to OUT
+ *   pmsync_bench ext4-nojournal DIR OUT  the same for an ext4 made without a journal
  *   pmsync_bench report OUT    print the tables
  *
- * Lines of OUT: "KIND K N median_us lines fences ipis" per operation, where KIND is pmsync,
+ * Lines of OUT: "KIND K N median_us lines fences ipis maps" per operation (maps: mappings PMSYNC
+ * unmapped, per PMSYNC), where KIND is pmsync,
  * busy (PMSYNC with running helpers), readers (PMSYNC with helpers that only read), msync, fsync,
  * fault_region, fault_ext4 or size_1m/size_1g,
  * K dirty pages, N processes.
@@ -47,6 +49,8 @@ static const int ks[] = { 1, 16, 256, 4096 };
 static const int ns[] = { 1, 2, 4, 8 };
 static int dev = -1;
 static FILE *out;
+/* Appended to the kinds of ext4 figures: "" for ext4 with its journal, "_nj" without. */
+static const char *ext4_tag = "";
 
 /* Repetitions of a series of k dirty pages: more for the cheap ones, whose medians are noisier. */
 static int reps(int k)
@@ -307,9 +311,10 @@ static void bench_pmsync(int k, int n, int busy, int reads)
 	close(done[0]);
 	close(done[1]);
 	/* Lines and fences of the PMSYNCs alone: the first writes' undo saves are counted apart. */
-	fprintf(out, "%s %d %d %.1f %.1f %.1f %.1f\n", busy ? "busy" : reads ? "readers" : "pmsync", k, n, median(t, nr),
+	fprintf(out, "%s %d %d %.1f %.1f %.1f %.1f %.1f\n", busy ? "busy" : reads ? "readers" : "pmsync", k, n, median(t, nr),
 		(double)(b.lines_written_back - a.lines_written_back - (b.undo_pages - a.undo_pages) * (PAGE / 64 + 1)) / nr,
-		(double)(b.fences - a.fences - 2 * (b.undo_pages - a.undo_pages)) / nr, (double)ipis / nr);
+		(double)(b.fences - a.fences - 2 * (b.undo_pages - a.undo_pages)) / nr, (double)ipis / nr,
+		(double)(b.mappings_unmapped - a.mappings_unmapped) / nr);
 	munmap(c, sizeof(*c));
 	munmap(p, SPAN * PAGE);
 	close(fd);
@@ -335,7 +340,7 @@ static void bench_region_fault(void)
 		dirty(p, 256, r + 1);
 		t[r] = (now_us() - t0) / 256;
 	}
-	fprintf(out, "fault_region 1 1 %.2f 0 0 0\n", median(t, REPS));
+	fprintf(out, "fault_region 1 1 %.2f 0 0 0 0\n", median(t, REPS));
 	munmap(p, SPAN * PAGE);
 	close(fd);
 	region_remove("fault");
@@ -364,7 +369,7 @@ static void bench_size(const char *kind, unsigned long pages)
 			die("PMSYNC");
 		t[r] = now_us() - t0;
 	}
-	fprintf(out, "%s 1 1 %.1f 0 0 0\n", kind, median(t, REPS));
+	fprintf(out, "%s 1 1 %.1f 0 0 0 0\n", kind, median(t, REPS));
 	munmap(p, pages * PAGE);
 	close(fd);
 	region_remove("size");
@@ -429,8 +434,8 @@ static void measure_ext4(const char *dir)
 				die("fsync");
 			tf[r] = now_us() - t0;
 		}
-		fprintf(out, "msync %d 1 %.1f 0 0 0\n", k, median(tm, reps(k)));
-		fprintf(out, "fsync %d 1 %.1f 0 0 0\n", k, median(tf, reps(k)));
+		fprintf(out, "msync%s %d 1 %.1f 0 0 0 0\n", ext4_tag, k, median(tm, reps(k)));
+		fprintf(out, "fsync%s %d 1 %.1f 0 0 0 0\n", ext4_tag, k, median(tf, reps(k)));
 	}
 	/* One dirty page, msync of the whole mapping (what a program that does not track its
 	 * stores must do). */
@@ -443,7 +448,7 @@ static void measure_ext4(const char *dir)
 			die("msync");
 		tm[r] = now_us() - t0;
 	}
-	fprintf(out, "msync_all 1 1 %.1f 0 0 0\n", median(tm, REPS));
+	fprintf(out, "msync_all%s 1 1 %.1f 0 0 0 0\n", ext4_tag, median(tm, REPS));
 	/* The first write after msync: DAX write-protects clean pages to track them again. */
 	for (r = 0; r < REPS; r++) {
 		double t0;
@@ -454,7 +459,7 @@ static void measure_ext4(const char *dir)
 		dirty(p, 256, r + 3);
 		tw[r] = (now_us() - t0) / 256;
 	}
-	fprintf(out, "fault_ext4 1 1 %.2f 0 0 0\n", median(tw, REPS));
+	fprintf(out, "fault_ext4%s 1 1 %.2f 0 0 0 0\n", ext4_tag, median(tw, REPS));
 	munmap(p, SPAN * PAGE);
 	close(fd);
 	unlink(path);
@@ -463,7 +468,7 @@ static void measure_ext4(const char *dir)
 struct row {
 	char kind[16];
 	int k, n;
-	double us, lines, fences, ipis;
+	double us, lines, fences, ipis, maps;
 };
 
 static struct row rows[256];
@@ -487,9 +492,9 @@ static void report(const char *file)
 
 	if (!f)
 		die(file);
-	while (nrows < 256 && fscanf(f, "%15s %d %d %lf %lf %lf %lf", rows[nrows].kind, &rows[nrows].k,
+	while (nrows < 256 && fscanf(f, "%15s %d %d %lf %lf %lf %lf %lf", rows[nrows].kind, &rows[nrows].k,
 				     &rows[nrows].n, &rows[nrows].us, &rows[nrows].lines, &rows[nrows].fences,
-				     &rows[nrows].ipis) == 7)
+				     &rows[nrows].ipis, &rows[nrows].maps) == 8)
 		nrows++;
 	fclose(f);
 	printf("PMSYNC latency (median of %d/%d/%d runs for k<=16/256/4096; microseconds; TCG guest) by dirty pages k\n",
@@ -518,8 +523,23 @@ static void report(const char *file)
 	printf("busyN: the same with N processes whose N-1 helpers keep reading the region on the other CPU.\n");
 	printf("read4: 4 processes map the region; 3 only read the k pages (and sleep); this one writes them.\n");
 	printf("IPIs8, IPIsB2, IPIsB4: TLB shootdown interrupts per PMSYNC for n=8, busy2 and busy4.\n");
+	printf("msync, wr+fsync: ext4-DAX as mkfs.ext4 makes it (with its journal).\n");
 	printf("msync/, fsync/: how many times longer ext4-DAX takes than PMSYNC with n=1 (msync of the\n"
 	       "smallest range covering the dirty pages: one page for k=1).\n");
+	printf("\nThe same on ext4-DAX without a journal (mke2fs -O ^has_journal), and the mappings each PMSYNC\n"
+	       "unmapped (maps4: 4 processes writing; mapsR4: 4 mapping, 1 writing):\n");
+	printf("%5s | %7s %8s | %6s %6s | %6s %6s\n", "k", "msync", "wr+fsync", "msync/", "fsync/", "maps4", "mapsR4");
+	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
+		struct row *w4 = find("pmsync", ks[a], 4), *r4 = find("readers", ks[a], 4);
+
+		one = find("pmsync", ks[a], 1);
+		m = find("msync_nj", ks[a], 1);
+		s = find("fsync_nj", ks[a], 1);
+		printf("%5d | %7.0f %8.0f | %5.1fx %5.1fx | %6.1f %6.1f\n", ks[a], m ? m->us : 0, s ? s->us : 0,
+		       m && one && one->us > 0 ? m->us / one->us : 0, s && one && one->us > 0 ? s->us / one->us : 0,
+		       w4 ? w4->maps : 0, r4 ? r4->maps : 0);
+	}
+	printf("\n");
 	one = find("pmsync", 1, 1);
 	r = find("pmsync", 1, 4);
 	printf("4 processes writing against 1, one dirty page: %.2fx (target: at most 1.5x)\n",
@@ -537,13 +557,16 @@ static void report(const char *file)
 	m = find("msync", 1, 1);
 	printf("msync of one page against PMSYNC of one page: %.1fx (target: at least 5x)\n",
 	       m && one && one->us > 0 ? m->us / one->us : 0);
+	m = find("msync_nj", 1, 1);
+	printf("the same on ext4 without a journal: %.1fx\n", m && one && one->us > 0 ? m->us / one->us : 0);
 	m = find("msync_all", 1, 1);
 	printf("msync of the whole 16 MiB mapping with one dirty page: %.0f us, %.1fx PMSYNC of one page\n",
 	       m ? m->us : 0, m && one && one->us > 0 ? m->us / one->us : 0);
 	m = find("fault_region", 1, 1);
 	s = find("fault_ext4", 1, 1);
-	printf("first write to a page after a commit: region %.1f us (saves the page), ext4-DAX %.1f us\n",
-	       m ? m->us : 0, s ? s->us : 0);
+	r = find("fault_ext4_nj", 1, 1);
+	printf("first write to a page after a commit: region %.1f us (saves the page), ext4-DAX %.1f us,"
+	       " without a journal %.1f us\n", m ? m->us : 0, s ? s->us : 0, r ? r->us : 0);
 	printf("lines, fences: per PMSYNC, undo saves of first writes excluded (target: lines = 64 k + 1)\n");
 }
 
@@ -553,7 +576,9 @@ int main(int argc, char **argv)
 		report(argv[2]);
 		return 0;
 	}
-	if ((argc == 3 && !strcmp(argv[1], "region")) || (argc == 4 && !strcmp(argv[1], "ext4"))) {
+	if (argc == 4 && !strcmp(argv[1], "ext4-nojournal"))
+		ext4_tag = "_nj";
+	if ((argc == 3 && !strcmp(argv[1], "region")) || (argc == 4 && !strncmp(argv[1], "ext4", 4))) {
 		out = fopen(argv[argc - 1], "a");
 		if (!out)
 			die(argv[argc - 1]);
@@ -565,6 +590,6 @@ int main(int argc, char **argv)
 		fclose(out);
 		return 0;
 	}
-	fprintf(stderr, "usage: pmsync_bench region OUT | ext4 DIR OUT | report OUT\n");
+	fprintf(stderr, "usage: pmsync_bench region OUT | ext4 DIR OUT | ext4-nojournal DIR OUT | report OUT\n");
 	return 2;
 }
