@@ -215,11 +215,13 @@ struct region_format_args {
  * REGION_IOC_PMSYNC - make every store that any process made to the region durable, atomically.
  *
  * Writes to *arg the epoch it committed. Guarantee: when it returns, the region's contents at the
- * instant it took the region's lock (every store any process completed before that instant, in
- * every mapping) are durable as one snapshot, numbered by that epoch. After a power cut or crash
+ * instant its TLB shootdown completed are durable as one snapshot, numbered by that epoch: every
+ * store any process completed, in any mapping, before the PMSYNC removed that process's writable
+ * mappings (no new write can start from the instant it takes the region's lock; a thread whose
+ * mapping is still writable can store until it is removed). After a power cut or crash
  * (or an rmmod without PMSYNC) the region is, at the next attach, exactly the snapshot of the last
- * completed PMSYNC: never a mix of two snapshots, whichever processes wrote. Stores made after the
- * lock was taken belong to the next epoch; a writer that faults while a PMSYNC runs waits for it.
+ * completed PMSYNC: never a mix of two snapshots, whichever processes wrote. Stores made after that
+ * belong to the next epoch; a writer that faults while a PMSYNC runs waits for it.
  * Concurrent PMSYNCs on one region run one after the other; PMSYNCs on different regions run in
  * parallel. If nothing was written since the last PMSYNC, nothing is written and the last epoch
  * is returned. Errors: EFAULT.

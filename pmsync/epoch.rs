@@ -119,11 +119,23 @@ impl OpenRegion {
         view.writers_lost = false;
         let mut pm = self.device.pm();
         let mut written = 0;
+        // Device pages that follow each other in fault order are written back in one call.
+        let mut run: Option<(u64, u64)> = None;
         for &p in pages {
             if let Some(page) = view.region.device_page(p) {
-                pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
                 written += 1;
+                run = match run {
+                    Some((first, count)) if first + count == page => Some((first, count + 1)),
+                    Some((first, count)) => {
+                        pm.writeback(first * PAGE_SIZE, count * PAGE_SIZE);
+                        Some((page, 1))
+                    }
+                    None => Some((page, 1)),
+                };
             }
+        }
+        if let Some((first, count)) = run {
+            pm.writeback(first * PAGE_SIZE, count * PAGE_SIZE);
         }
         pm.fence();
         let committed = view.epoch;

@@ -44,6 +44,8 @@ echo "== ext4-DAX: create + map + touch"
 /bench/create_map_bench ext4 /mnt/dax $out
 echo "== ext4-DAX: msync and write + fsync"
 /bench/pmsync_bench ext4 /mnt/dax $sync_out
+echo "== ext4-DAX: the same with the file in 4 KiB entries"
+/bench/pmsync_bench ext4-4k /mnt/dax $sync_out
 umount /mnt/dax
 echo "== ext4 without a journal (busybox mke2fs)"
 mke2fs -q -b 4096 /dev/pmem-nvdimm

@@ -15,6 +15,7 @@
  *
  *   pmsync_bench region OUT    (region.ko loaded) append region figures to OUT
  *   pmsync_bench ext4 DIR OUT  (DIR on a DAX mount) append ext4 figures to OUT
+ *   pmsync_bench ext4-4k DIR OUT  the same with the file mapped in 4 KiB entries only
  *   pmsync_bench ext4-nojournal DIR OUT  the same for an ext4 made without a journal
  *   pmsync_bench report OUT    print the tables
  *
@@ -49,7 +50,10 @@ static const int ks[] = { 1, 16, 256, 4096 };
 static const int ns[] = { 1, 2, 4, 8 };
 static int dev = -1;
 static FILE *out;
-/* Appended to the kinds of ext4 figures: "" for ext4 with its journal, "_nj" without. */
+/*
+ * Appended to the kinds of ext4 figures: "" for ext4 with its journal, "_4k" for the same with the
+ * file mapped in 4 KiB entries only (MADV_NOHUGEPAGE), "_nj" for ext4 without a journal.
+ */
 static const char *ext4_tag = "";
 
 /* Repetitions of a series of k dirty pages: more for the cheap ones, whose medians are noisier. */
@@ -136,18 +140,6 @@ static void pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* Lets the calling process run on every CPU again. */
-static void unpin(void)
-{
-	cpu_set_t set;
-	int cpu;
-
-	CPU_ZERO(&set);
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
-		CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* What the processes of one series share (an anonymous shared page). */
 struct control {
 	volatile int round; /* the round the helpers are to dirty; -1: quit */
@@ -167,8 +159,7 @@ static void helper(volatile char *p, int k, struct control *c, int go, int done,
 	int seen = 0;
 	char byte;
 
-	if (busy)
-		pin(1);
+	pin(1);
 	for (;;) {
 		volatile unsigned long sum = 0;
 		int i;
@@ -199,9 +190,9 @@ static void helper(volatile char *p, int k, struct control *c, int go, int done,
  * timed PMSYNC comes right after a round trip to it, for every n alike. (With n > 1 the timed
  * process sleeps while the helpers store, and under TCG a PMSYNC right after a sleep costs more
  * than one right after its own stores: the emulator's TLB and code caches are colder. Without
- * the round trip, n = 1 alone would be timed warm.) With @busy it runs on CPU 0.
+ * the round trip, n = 1 alone would be timed warm.) It runs on CPU 0, beside the timed process.
  */
-static pid_t echo_start(int fds[2][2], int busy)
+static pid_t echo_start(int fds[2][2])
 {
 	pid_t pid;
 
@@ -213,8 +204,7 @@ static pid_t echo_start(int fds[2][2], int busy)
 
 		close(fds[0][1]);
 		close(fds[1][0]);
-		if (busy)
-			pin(0); /* beside the timed process, not behind the spinning helpers */
+		pin(0); /* beside the timed process */
 		while (read(fds[0][0], &byte, 1) == 1 && write(fds[1][1], &byte, 1) == 1)
 			;
 		_exit(0);
@@ -243,15 +233,16 @@ static void echo_stop(int fds[2][2], pid_t pid)
  * PMSYNC of k dirty pages with n processes mapping the region: every process stores to each of
  * the k pages (with @reads, the others only read them), then this process times the PMSYNC alone.
  * The other processes wait meanwhile: blocked (@busy == 0: they do not compete for the CPUs), or
- * spinning on the other CPU.
+ * spinning on the other CPU. With @warm (n = 1) the PMSYNC follows this process's own stores
+ * directly, with no round trip first: timed the way the ext4 figures are.
  */
-static void bench_pmsync(int k, int n, int busy, int reads)
+static void bench_pmsync(int k, int n, int busy, int reads, int warm)
 {
 	struct region_counters a, b;
 	unsigned long long ipis;
 	int go[8][2], done[2], echo[2][2], i, r, nr = reps(k);
 	double t[REPS];
-	pid_t echo_pid = echo_start(echo, busy);
+	pid_t echo_pid = echo_start(echo);
 	int fd = region_fd("bench", SPAN);
 	struct control *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	char *p, byte = 0;
@@ -269,8 +260,13 @@ static void bench_pmsync(int k, int n, int busy, int reads)
 		if (fork() == 0)
 			helper(p, k, c, go[i][0], done[1], busy, reads);
 	}
-	if (busy)
-		pin(0);
+	if (reads) {
+		/* The readers map the k pages (read-only) once, then sleep through the timed rounds. */
+		__atomic_store_n(&c->round, 1, __ATOMIC_SEQ_CST);
+		for (i = 1; i < n; i++)
+			if (write(go[i][1], &byte, 1) != 1 || read(done[0], &byte, 1) != 1)
+				die("readers");
+	}
 	a = counters();
 	ipis = tlb_ipis();
 	for (r = 0; r < nr; r++) {
@@ -278,16 +274,17 @@ static void bench_pmsync(int k, int n, int busy, int reads)
 
 		c->done = 0;
 		__atomic_store_n(&c->round, r + 1, __ATOMIC_SEQ_CST);
-		for (i = 1; !busy && i < n; i++)
+		for (i = 1; !busy && !reads && i < n; i++)
 			if (write(go[i][1], &byte, 1) != 1)
 				die("go");
 		dirty(p, k, r + 1);
-		for (i = 1; !busy && i < n; i++)
+		for (i = 1; !busy && !reads && i < n; i++)
 			if (read(done[0], &byte, 1) != 1)
 				die("done");
-		while (__atomic_load_n(&c->done, __ATOMIC_SEQ_CST) < n - 1)
+		while (!reads && __atomic_load_n(&c->done, __ATOMIC_SEQ_CST) < n - 1)
 			;
-		echo_round_trip(echo);
+		if (!warm)
+			echo_round_trip(echo);
 		t0 = now_us();
 		if (ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }))
 			die("PMSYNC");
@@ -302,8 +299,6 @@ static void bench_pmsync(int k, int n, int busy, int reads)
 	for (i = 1; i < n; i++)
 		wait(NULL);
 	echo_stop(echo, echo_pid);
-	if (busy)
-		unpin();
 	for (i = 1; i < n; i++) {
 		close(go[i][0]);
 		close(go[i][1]);
@@ -311,7 +306,7 @@ static void bench_pmsync(int k, int n, int busy, int reads)
 	close(done[0]);
 	close(done[1]);
 	/* Lines and fences of the PMSYNCs alone: the first writes' undo saves are counted apart. */
-	fprintf(out, "%s %d %d %.1f %.1f %.1f %.1f %.1f\n", busy ? "busy" : reads ? "readers" : "pmsync", k, n, median(t, nr),
+	fprintf(out, "%s %d %d %.1f %.1f %.1f %.1f %.1f\n", busy ? "busy" : reads ? "readers" : warm ? "solo" : "pmsync", k, n, median(t, nr),
 		(double)(b.lines_written_back - a.lines_written_back - (b.undo_pages - a.undo_pages) * (PAGE / 64 + 1)) / nr,
 		(double)(b.fences - a.fences - 2 * (b.undo_pages - a.undo_pages)) / nr, (double)ipis / nr,
 		(double)(b.mappings_unmapped - a.mappings_unmapped) / nr);
@@ -382,12 +377,14 @@ static void measure_region(void)
 	dev = open(REGION_DEVICE_PATH, O_RDWR);
 	if (dev < 0)
 		die(REGION_DEVICE_PATH);
+	pin(0); /* every timed operation on CPU 0, helpers on CPU 1: the same placement each series */
 	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
 		for (b = 0; b < sizeof(ns) / sizeof(ns[0]); b++)
-			bench_pmsync(ks[a], ns[b], 0, 0);
-		bench_pmsync(ks[a], 2, 1, 0);
-		bench_pmsync(ks[a], 4, 1, 0);
-		bench_pmsync(ks[a], 4, 0, 1);
+			bench_pmsync(ks[a], ns[b], 0, 0, 0);
+		bench_pmsync(ks[a], 2, 1, 0, 0);
+		bench_pmsync(ks[a], 4, 1, 0, 0);
+		bench_pmsync(ks[a], 4, 0, 1, 0);
+		bench_pmsync(ks[a], 1, 0, 0, 1);
 	}
 	bench_region_fault();
 	bench_size("size_1m", 256);
@@ -403,6 +400,7 @@ static void measure_ext4(const char *dir)
 	int fd, r, i;
 	char *p;
 
+	pin(0); /* as for the regions */
 	snprintf(path, sizeof(path), "%s/bench", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, SPAN * PAGE))
@@ -410,6 +408,9 @@ static void measure_ext4(const char *dir)
 	p = mmap(NULL, SPAN * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		die("mmap");
+	/* DAX maps 2 MiB-aligned extents with 2 MiB entries, and msync writes back whole entries. */
+	if (!strcmp(ext4_tag, "_4k") && madvise(p, SPAN * PAGE, MADV_NOHUGEPAGE))
+		die("madvise");
 	memset(p, 1, SPAN * PAGE); /* allocate every block first */
 	msync(p, SPAN * PAGE, MS_SYNC);
 	memset(buf, 2, sizeof(buf));
@@ -499,9 +500,9 @@ static void report(const char *file)
 	fclose(f);
 	printf("PMSYNC latency (median of %d/%d/%d runs for k<=16/256/4096; microseconds; TCG guest) by dirty pages k\n",
 	       reps(1), reps(256), reps(4096));
-	printf("%5s | %7s %7s %7s %7s | %7s %7s %7s | %7s %6s | %6s %6s %6s | %7s %8s | %6s %6s\n", "k", "n=1",
-	       "n=2", "n=4", "n=8", "busy2", "busy4", "read4", "lines", "fences", "IPIs8", "IPIsB2", "IPIsB4", "msync",
-	       "wr+fsync", "msync/", "fsync/");
+	printf("%5s | %7s %7s %7s %7s | %7s %7s %7s | %7s %6s | %6s %6s %6s | %6s %7s %8s | %6s %6s\n", "k",
+	       "n=1", "n=2", "n=4", "n=8", "busy2", "busy4", "read4", "lines", "fences", "IPIs8", "IPIsB2", "IPIsB4",
+	       "solo", "msync", "wr+fsync", "msync/", "fsync/");
 	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
 		struct row *b2 = find("busy", ks[a], 2), *b4 = find("busy", ks[a], 4);
 		struct row *r4 = find("readers", ks[a], 4);
@@ -509,33 +510,41 @@ static void report(const char *file)
 
 		for (b = 0; b < 4; b++)
 			lat[b] = (r = find("pmsync", ks[a], ns[b])) ? r->us : 0;
+		struct row *solo = find("solo", ks[a], 1);
+		double w = solo ? solo->us : 0;
+
 		one = find("pmsync", ks[a], 1);
 		r = find("pmsync", ks[a], 8);
 		m = find("msync", ks[a], 1);
 		s = find("fsync", ks[a], 1);
-		printf("%5d | %7.0f %7.0f %7.0f %7.0f | %7.0f %7.0f %7.0f | %7.0f %6.0f | %6.1f %6.1f %6.1f | %7.0f %8.0f | %5.1fx %5.1fx\n",
+		printf("%5d | %7.0f %7.0f %7.0f %7.0f | %7.0f %7.0f %7.0f | %7.0f %6.0f | %6.1f %6.1f %6.1f | %6.0f %7.0f %8.0f | %5.1fx %5.1fx\n",
 		       ks[a], lat[0], lat[1], lat[2], lat[3], b2 ? b2->us : 0, b4 ? b4->us : 0, r4 ? r4->us : 0,
-		       one ? one->lines : 0,
-		       one ? one->fences : 0, r ? r->ipis : 0, b2 ? b2->ipis : 0, b4 ? b4->ipis : 0, m ? m->us : 0,
-		       s ? s->us : 0, m && lat[0] > 0 ? m->us / lat[0] : 0, s && lat[0] > 0 ? s->us / lat[0] : 0);
+		       one ? one->lines : 0, one ? one->fences : 0, r ? r->ipis : 0, b2 ? b2->ipis : 0,
+		       b4 ? b4->ipis : 0, w, m ? m->us : 0, s ? s->us : 0, m && w > 0 ? m->us / w : 0,
+		       s && w > 0 ? s->us / w : 0);
 	}
 	printf("n=N: N processes map the region and stored to the k pages; the other N-1 sleep during PMSYNC.\n");
 	printf("busyN: the same with N processes whose N-1 helpers keep reading the region on the other CPU.\n");
-	printf("read4: 4 processes map the region; 3 only read the k pages (and sleep); this one writes them.\n");
+	printf("read4: 4 processes map the region; 3 read the k pages once and sleep; this one writes them.\n");
 	printf("IPIs8, IPIsB2, IPIsB4: TLB shootdown interrupts per PMSYNC for n=8, busy2 and busy4.\n");
-	printf("msync, wr+fsync: ext4-DAX as mkfs.ext4 makes it (with its journal).\n");
-	printf("msync/, fsync/: how many times longer ext4-DAX takes than PMSYNC with n=1 (msync of the\n"
+	printf("msync, wr+fsync: ext4-DAX as mkfs.ext4 makes it (with its journal); DAX maps the file with\n"
+	       "2 MiB entries where its extents allow, and msync then writes back whole 2 MiB entries.\n");
+	printf("solo: PMSYNC right after this process's stores (n=1, no round trip first), as msync and fsync are timed.\n");
+	printf("msync/, fsync/: how many times longer ext4-DAX takes than the solo PMSYNC (msync of the\n"
 	       "smallest range covering the dirty pages: one page for k=1).\n");
-	printf("\nThe same on ext4-DAX without a journal (mke2fs -O ^has_journal), and the mappings each PMSYNC\n"
-	       "unmapped (maps4: 4 processes writing; mapsR4: 4 mapping, 1 writing):\n");
-	printf("%5s | %7s %8s | %6s %6s | %6s %6s\n", "k", "msync", "wr+fsync", "msync/", "fsync/", "maps4", "mapsR4");
+	printf("\nmsync4k: the same ext4 with the file mapped in 4 KiB entries only (MADV_NOHUGEPAGE); nj: ext4\n"
+	       "without a journal (busybox mke2fs); maps4, mapsR4: mappings unmapped per PMSYNC for n=4 and read4:\n");
+	printf("%5s | %7s %6s | %7s %8s %6s %6s | %6s %6s\n", "k", "msync4k", "/PMSYNC", "msyncnj", "wr+fsnj",
+	       "msync/", "fsync/", "maps4", "mapsR4");
 	for (a = 0; a < sizeof(ks) / sizeof(ks[0]); a++) {
 		struct row *w4 = find("pmsync", ks[a], 4), *r4 = find("readers", ks[a], 4);
+		struct row *m4 = find("msync_4k", ks[a], 1);
 
-		one = find("pmsync", ks[a], 1);
+		one = find("solo", ks[a], 1);
 		m = find("msync_nj", ks[a], 1);
 		s = find("fsync_nj", ks[a], 1);
-		printf("%5d | %7.0f %8.0f | %5.1fx %5.1fx | %6.1f %6.1f\n", ks[a], m ? m->us : 0, s ? s->us : 0,
+		printf("%5d | %7.0f %6.1fx | %7.0f %8.0f %5.1fx %5.1fx | %6.1f %6.1f\n", ks[a], m4 ? m4->us : 0,
+		       m4 && one && one->us > 0 ? m4->us / one->us : 0, m ? m->us : 0, s ? s->us : 0,
 		       m && one && one->us > 0 ? m->us / one->us : 0, s && one && one->us > 0 ? s->us / one->us : 0,
 		       w4 ? w4->maps : 0, r4 ? r4->maps : 0);
 	}
@@ -554,19 +563,24 @@ static void report(const char *file)
 	s = find("size_1g", 1, 1);
 	printf("one dirty page in a 1 GiB region against a 1 MiB one: %.0f us vs %.0f us, %.2fx (target: within 1.2x)\n",
 	       s ? s->us : 0, m ? m->us : 0, m && s && m->us > 0 ? s->us / m->us : 0);
+	one = find("solo", 1, 1);
 	m = find("msync", 1, 1);
-	printf("msync of one page against PMSYNC of one page: %.1fx (target: at least 5x)\n",
+	printf("msync of one page against PMSYNC of one page (solo): %.1fx (target: at least 5x)\n",
 	       m && one && one->us > 0 ? m->us / one->us : 0);
+	m = find("msync_4k", 1, 1);
+	printf("the same with the file in 4 KiB entries: %.1fx; ", m && one && one->us > 0 ? m->us / one->us : 0);
 	m = find("msync_nj", 1, 1);
-	printf("the same on ext4 without a journal: %.1fx\n", m && one && one->us > 0 ? m->us / one->us : 0);
+	printf("on ext4 without a journal: %.1fx\n", m && one && one->us > 0 ? m->us / one->us : 0);
 	m = find("msync_all", 1, 1);
 	printf("msync of the whole 16 MiB mapping with one dirty page: %.0f us, %.1fx PMSYNC of one page\n",
 	       m ? m->us : 0, m && one && one->us > 0 ? m->us / one->us : 0);
 	m = find("fault_region", 1, 1);
 	s = find("fault_ext4", 1, 1);
 	r = find("fault_ext4_nj", 1, 1);
-	printf("first write to a page after a commit: region %.1f us (saves the page), ext4-DAX %.1f us,"
-	       " without a journal %.1f us\n", m ? m->us : 0, s ? s->us : 0, r ? r->us : 0);
+	printf("first write to a page after a commit: region %.1f us (saves the page), ext4-DAX %.1f us,",
+	       m ? m->us : 0, s ? s->us : 0);
+	s = find("fault_ext4_4k", 1, 1);
+	printf(" in 4 KiB entries %.1f us, without a journal %.1f us\n", s ? s->us : 0, r ? r->us : 0);
 	printf("lines, fences: per PMSYNC, undo saves of first writes excluded (target: lines = 64 k + 1)\n");
 }
 
@@ -578,6 +592,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "ext4-nojournal"))
 		ext4_tag = "_nj";
+	if (argc == 4 && !strcmp(argv[1], "ext4-4k"))
+		ext4_tag = "_4k";
 	if ((argc == 3 && !strcmp(argv[1], "region")) || (argc == 4 && !strncmp(argv[1], "ext4", 4))) {
 		out = fopen(argv[argc - 1], "a");
 		if (!out)
@@ -590,6 +606,6 @@ int main(int argc, char **argv)
 		fclose(out);
 		return 0;
 	}
-	fprintf(stderr, "usage: pmsync_bench region OUT | ext4 DIR OUT | ext4-nojournal DIR OUT | report OUT\n");
+	fprintf(stderr, "usage: pmsync_bench region OUT | ext4[-4k|-nojournal] DIR OUT | report OUT\n");
 	return 2;
 }
