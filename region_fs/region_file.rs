@@ -64,7 +64,9 @@ pub(crate) struct View {
     /// The mappings (by `vm_area_struct` address) that may hold a writable page table entry of a
     /// page dirty in this epoch, or have a write fault on one in flight: those that took a write
     /// fault since the last commit, and those that appeared by copying another (fork, split,
-    /// mremap). Only these need their entries removed at the commit.
+    /// mremap). Only these need their entries removed at the commit. Region mappings are
+    /// `VM_PFNMAP | VM_DONTEXPAND`, which the kernel never merges or expands, so entries move to
+    /// another mapping only through those copies (`->open`), never unseen.
     pub(crate) writers: KVec<usize>,
     /// A writer could not be recorded (no memory): the commit unmaps every mapping.
     pub(crate) writers_lost: bool,

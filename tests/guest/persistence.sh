@@ -28,6 +28,14 @@ uncommitted_stores_are_rolled_back() {
 		{ echo "no rollback line:"; dmesg | grep region; return 1; }
 	$RT check undo 0x11 && $RT rm undo
 }
+# Writers store without pause through PMSYNCs (and past the last one), readers read, mappings
+# split and come and go; after the reload each writer's stores are a whole run ending at or before
+# the last PMSYNC (tests/guest/sync_race.c).
+stores_racing_pmsync_roll_back_whole() {
+	/tests/bin/sync_race run race || return 1
+	reload || return 1
+	/tests/bin/sync_race check race && $RT rm race
+}
 write() { $RT create keep 1048576 && $RT fill keep 0x42 && $RT create keep2 5000 644; }
 
 case $1 in
@@ -36,8 +44,9 @@ write)
 	tap_test create_and_fill write
 	;;
 reload)
-	tap_plan 4
+	tap_plan 5
 	tap_test uncommitted_stores_are_rolled_back uncommitted_stores_are_rolled_back
+	tap_test stores_racing_pmsync_roll_back_whole stores_racing_pmsync_roll_back_whole
 	tap_test reload_module reload
 	tap_test contents_survive_reload check_contents
 	tap_test metadata_survives_reload check_metadata
