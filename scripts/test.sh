@@ -9,6 +9,8 @@
 # (REGION_TORTURE_CUTS power cuts, default 10) and of the KVS (REGION_KVS_TORTURE_CUTS, default
 # 10). Set REGION_TEST_KEEP=1 to keep the logs.
 source "$(dirname "$0")/lib.sh"
+# The tests need the debug kernel (kmemleak, lockdep, the RAM disk), whatever the caller set.
+export REGION_KERNEL=test
 cd "$REPO"
 
 passed=0 failed=0 skipped=0
