@@ -466,10 +466,15 @@ static void measure_ext4(const char *dir)
 	unlink(path);
 }
 
+#define RUNS 9 /* the most runs report() combines */
+
+/* One figure of OUT, combined over the runs that appended it: us is the median of their medians. */
 struct row {
 	char kind[16];
 	int k, n;
 	double us, lines, fences, ipis, maps;
+	double runs_us[RUNS];
+	int runs;
 };
 
 static struct row rows[256];
@@ -485,21 +490,53 @@ static struct row *find(const char *kind, int k, int n)
 	return NULL;
 }
 
+/* Prints " (runs: x, y, ...)": the ratio @top / @bottom in each run, when there are several. */
+static void per_run(const struct row *top, const struct row *bottom)
+{
+	int i;
+
+	if (!top || !bottom || top->runs < 2 || top->runs != bottom->runs)
+		return;
+	printf(" (runs:");
+	for (i = 0; i < top->runs; i++)
+		printf("%s %.2f", i ? "," : "", bottom->runs_us[i] > 0 ? top->runs_us[i] / bottom->runs_us[i] : 0);
+	printf(")");
+}
+
 static void report(const char *file)
 {
 	FILE *f = fopen(file, "r");
 	struct row *r, *m, *s, *one;
 	size_t a, b;
 
+	struct row in;
+	int i, runs = 0;
+
 	if (!f)
 		die(file);
-	while (nrows < 256 && fscanf(f, "%15s %d %d %lf %lf %lf %lf %lf", rows[nrows].kind, &rows[nrows].k,
-				     &rows[nrows].n, &rows[nrows].us, &rows[nrows].lines, &rows[nrows].fences,
-				     &rows[nrows].ipis, &rows[nrows].maps) == 8)
-		nrows++;
+	/* The counts are the same in every run; times are combined as the median over the runs. */
+	while (nrows < 256 && fscanf(f, "%15s %d %d %lf %lf %lf %lf %lf", in.kind, &in.k, &in.n, &in.us, &in.lines,
+				     &in.fences, &in.ipis, &in.maps) == 8) {
+		r = find(in.kind, in.k, in.n);
+		if (!r) {
+			r = &rows[nrows++];
+			*r = in;
+			r->runs = 0;
+		}
+		if (r->runs < RUNS)
+			r->runs_us[r->runs++] = in.us;
+	}
 	fclose(f);
-	printf("PMSYNC latency (median of %d/%d/%d runs for k<=16/256/4096; microseconds; TCG guest) by dirty pages k\n",
-	       reps(1), reps(256), reps(4096));
+	for (i = 0; i < nrows; i++) {
+		double sorted[RUNS];
+
+		if (rows[i].runs > runs)
+			runs = rows[i].runs;
+		memcpy(sorted, rows[i].runs_us, sizeof(sorted));
+		rows[i].us = median(sorted, rows[i].runs);
+	}
+	printf("PMSYNC latency (median of %d/%d/%d timings for k<=16/256/4096, then the median over %d run%s;\n"
+	       "microseconds; TCG guest) by dirty pages k\n", reps(1), reps(256), reps(4096), runs, runs == 1 ? "" : "s");
 	printf("%5s | %7s %7s %7s %7s | %7s %7s %7s | %7s %6s | %6s %6s %6s | %6s %7s %8s | %6s %6s\n", "k",
 	       "n=1", "n=2", "n=4", "n=8", "busy2", "busy4", "read4", "lines", "fences", "IPIs8", "IPIsB2", "IPIsB4",
 	       "solo", "msync", "wr+fsync", "msync/", "fsync/");
@@ -551,26 +588,35 @@ static void report(const char *file)
 	printf("\n");
 	one = find("pmsync", 1, 1);
 	r = find("pmsync", 1, 4);
-	printf("4 processes writing against 1, one dirty page: %.2fx (target: at most 1.5x)\n",
+	printf("4 processes writing against 1, one dirty page: %.2fx (target: at most 1.5x)",
 	       one && r && one->us > 0 ? r->us / one->us : 0);
+	per_run(r, one);
 	r = find("readers", 1, 4);
-	printf("4 processes mapping it (3 only reading) against 1, one dirty page: %.2fx (target: at most 1.5x)\n",
+	printf("\n4 processes mapping it (3 only reading) against 1, one dirty page: %.2fx (target: at most 1.5x)",
 	       one && r && one->us > 0 ? r->us / one->us : 0);
+	per_run(r, one);
+	printf("\n");
 	r = find("busy", 1, 4);
 	printf("4 processes (3 running on the other CPU) against 1, one dirty page: %.2fx\n",
 	       one && r && one->us > 0 ? r->us / one->us : 0);
 	m = find("size_1m", 1, 1);
 	s = find("size_1g", 1, 1);
-	printf("one dirty page in a 1 GiB region against a 1 MiB one: %.0f us vs %.0f us, %.2fx (target: within 1.2x)\n",
+	printf("one dirty page in a 1 GiB region against a 1 MiB one: %.0f us vs %.0f us, %.2fx (target: within 1.2x)",
 	       s ? s->us : 0, m ? m->us : 0, m && s && m->us > 0 ? s->us / m->us : 0);
+	per_run(s, m);
+	printf("\n");
 	one = find("solo", 1, 1);
 	m = find("msync", 1, 1);
-	printf("msync of one page against PMSYNC of one page (solo): %.1fx (target: at least 5x)\n",
+	printf("msync of one page against PMSYNC of one page (solo): %.1fx (target: at least 5x)",
 	       m && one && one->us > 0 ? m->us / one->us : 0);
+	per_run(m, one);
 	m = find("msync_4k", 1, 1);
-	printf("the same with the file in 4 KiB entries: %.1fx; ", m && one && one->us > 0 ? m->us / one->us : 0);
+	printf("\nthe same with the file in 4 KiB entries: %.1fx", m && one && one->us > 0 ? m->us / one->us : 0);
+	per_run(m, one);
 	m = find("msync_nj", 1, 1);
-	printf("on ext4 without a journal: %.1fx\n", m && one && one->us > 0 ? m->us / one->us : 0);
+	printf("\non ext4 without a journal: %.1fx", m && one && one->us > 0 ? m->us / one->us : 0);
+	per_run(m, one);
+	printf("\n");
 	m = find("msync_all", 1, 1);
 	printf("msync of the whole 16 MiB mapping with one dirty page: %.0f us, %.1fx PMSYNC of one page\n",
 	       m ? m->us : 0, m && one && one->us > 0 ? m->us / one->us : 0);
