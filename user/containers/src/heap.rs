@@ -217,14 +217,15 @@ impl Heap {
     pub fn read<R>(&self, mut read: impl FnMut(&Guard<'_>) -> io::Result<R>) -> io::Result<R> {
         let lock = self.arena.atomic(LOCK)?;
         let changes = self.arena.atomic(CHANGES)?;
-        // A lock word whose holder is gone (it died, or the power went): nothing changes the
-        // heap while it stays, so reads go on (each step of a change published with one store).
+        // A lock word whose holder is gone (it died, or the power went; see `lock::is_stale`):
+        // nothing changes the heap while it stays, so reads go on (each step of a change
+        // published with one store).
         let mut dead = 0;
         for tries in 0..OPTIMISTIC_TRIES {
             let before = changes.load(Acquire);
             let held = lock.load(Acquire);
             if held != 0 && held != dead {
-                if tries >= DEAD_CHECK_AFTER && lock::holder_is_gone(held) {
+                if tries >= DEAD_CHECK_AFTER && lock::is_stale(lock, held) {
                     dead = held;
                 } else {
                     std::thread::yield_now();

@@ -6,7 +6,9 @@
 //! holds the holder's thread id and a stamp made from the boot time and the thread's start time
 //! (`/proc`). A waiter that finds the word held by a thread that no longer exists, or by a thread
 //! of another boot (a power cut leaves the word held in the committed snapshot), takes the lock
-//! over and says so.
+//! over and says so. So does a thread that finds its own word there without having taken the
+//! lock: a machine resumed from a saved state runs the same boot again, with the same thread ids
+//! and start times, on persistent memory that a later run of it left held.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering::*};
@@ -62,11 +64,38 @@ thread_local! {
     /// This thread's id and lock word, once worked out. A forked child inherits its parent's
     /// copy, so the id is checked on every use.
     static MY_WORD: std::cell::Cell<(u32, u64)> = const { std::cell::Cell::new((0, 0)) };
+    /// The lock words this thread holds: its id and each word's address (a forked child's copy
+    /// names its parent, so the id is part of the key).
+    static HELD: std::cell::RefCell<Vec<(u32, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn current_tid() -> u32 {
+    rustix::thread::gettid().as_raw_nonzero().get() as u32
+}
+
+/// The key of lock `word` in `HELD` for this thread.
+fn held_key(word: &AtomicU64) -> (u32, usize) {
+    (current_tid(), word as *const AtomicU64 as usize)
+}
+
+/// Whether this thread took lock `word` and has not released it.
+fn held_here(word: &AtomicU64) -> bool {
+    let key = held_key(word);
+    HELD.with(|held| held.borrow().contains(&key))
+}
+
+/// Whether lock `word`, found holding `value`, is held by no one: its holder is gone, or it names
+/// this thread, which never took it (see the module comment).
+pub(crate) fn is_stale(word: &AtomicU64, value: u64) -> bool {
+    if value == my_word() {
+        return !held_here(word);
+    }
+    holder_is_gone(value)
 }
 
 /// This thread's lock word.
 pub(crate) fn my_word() -> u64 {
-    let tid = rustix::thread::gettid().as_raw_nonzero().get() as u32;
+    let tid = current_tid();
     MY_WORD.with(|cached| {
         let (id, word) = cached.get();
         if id == tid {
@@ -102,6 +131,13 @@ pub enum Acquired {
 
 /// Takes the lock `word`.
 pub(crate) fn acquire(word: &AtomicU64) -> io::Result<Acquired> {
+    let acquired = take(word)?;
+    let key = held_key(word);
+    HELD.with(|held| held.borrow_mut().push(key));
+    Ok(acquired)
+}
+
+fn take(word: &AtomicU64) -> io::Result<Acquired> {
     let mine = my_word();
     let mut spins: u32 = 0;
     loop {
@@ -111,10 +147,16 @@ pub(crate) fn acquire(word: &AtomicU64) -> io::Result<Acquired> {
                 return Ok(Acquired::Free);
             }
         } else if cur == mine {
-            return Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "heap lock: this thread holds it already",
-            ));
+            if held_here(word) {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "heap lock: this thread holds it already",
+                ));
+            }
+            // Its own word, which it never took: left by another run of this same boot.
+            if word.compare_exchange(cur, mine, Acquire, Relaxed).is_ok() {
+                return Ok(Acquired::TakenOver);
+            }
         } else if (spins == SPINS_BEFORE_CHECK || spins.is_multiple_of(SPINS_BETWEEN_CHECKS))
             && holder_is_gone(cur)
             && word.compare_exchange(cur, mine, Acquire, Relaxed).is_ok()
@@ -137,6 +179,8 @@ pub(crate) fn acquire(word: &AtomicU64) -> io::Result<Acquired> {
 
 /// Releases the lock `word`, held by this thread.
 pub(crate) fn release(word: &AtomicU64) {
+    let key = held_key(word);
+    HELD.with(|held| held.borrow_mut().retain(|k| *k != key));
     word.store(0, Release);
 }
 
@@ -170,6 +214,20 @@ mod tests {
         assert!(acquire(&word).is_err(), "no recursive locking");
         release(&word);
         assert_eq!(acquire(&word).expect("acquired"), Acquired::Free);
+    }
+
+    #[test]
+    fn its_own_word_that_this_thread_never_took_is_taken_over() {
+        // What a machine resumed from a saved state finds: the same thread, the same start time,
+        // and the lock held under its name by a later run of the same boot.
+        let word = AtomicU64::new(my_word());
+        assert!(is_stale(&word, my_word()));
+        assert_eq!(acquire(&word).expect("acquired"), Acquired::TakenOver);
+        assert!(!is_stale(&word, my_word()), "held now");
+        assert!(acquire(&word).is_err(), "no recursive locking");
+        release(&word);
+        assert_eq!(acquire(&word).expect("acquired"), Acquired::Free);
+        release(&word);
     }
 
     #[test]
