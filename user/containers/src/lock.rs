@@ -73,40 +73,47 @@ fn current_tid() -> u32 {
     rustix::thread::gettid().as_raw_nonzero().get() as u32
 }
 
-/// The key of lock `word` in `HELD` for this thread.
-fn held_key(word: &AtomicU64) -> (u32, usize) {
-    (current_tid(), word as *const AtomicU64 as usize)
+/// The key of lock `word` in `HELD` for thread `tid`.
+fn held_key(tid: u32, word: &AtomicU64) -> (u32, usize) {
+    (tid, word as *const AtomicU64 as usize)
 }
 
-/// Whether this thread took lock `word` and has not released it.
-fn held_here(word: &AtomicU64) -> bool {
-    let key = held_key(word);
+/// Whether thread `tid` (the caller) took lock `word` and has not released it.
+fn held_by(tid: u32, word: &AtomicU64) -> bool {
+    let key = held_key(tid, word);
     HELD.with(|held| held.borrow().contains(&key))
 }
 
 /// Whether lock `word`, found holding `value`, is held by no one: its holder is gone, or it names
 /// this thread, which never took it (see the module comment).
 pub(crate) fn is_stale(word: &AtomicU64, value: u64) -> bool {
-    if value == my_word() {
-        return !held_here(word);
+    let (tid, mine) = me();
+    if value == mine {
+        return !held_by(tid, word);
     }
     holder_is_gone(value)
 }
 
-/// This thread's lock word.
-pub(crate) fn my_word() -> u64 {
+/// This thread's id and lock word (one `gettid` a call).
+fn me() -> (u32, u64) {
     let tid = current_tid();
     MY_WORD.with(|cached| {
         let (id, word) = cached.get();
         if id == tid {
-            return word;
+            return (tid, word);
         }
         // Without /proc a thread still gets a distinct, non-zero word; only the dead-holder
         // check needs /proc.
         let word = word_of(tid).unwrap_or(u64::from(tid) << 32);
         cached.set((tid, word));
-        word
+        (tid, word)
     })
+}
+
+/// This thread's lock word (for tests, which plant it or a dead thread's).
+#[cfg(test)]
+pub(crate) fn my_word() -> u64 {
+    me().1
 }
 
 /// Whether the holder named by `word` is gone: no such thread, or another thread (or another
@@ -131,14 +138,14 @@ pub enum Acquired {
 
 /// Takes the lock `word`.
 pub(crate) fn acquire(word: &AtomicU64) -> io::Result<Acquired> {
-    let acquired = take(word)?;
-    let key = held_key(word);
-    HELD.with(|held| held.borrow_mut().push(key));
+    let (tid, mine) = me();
+    let acquired = take(word, tid, mine)?;
+    HELD.with(|held| held.borrow_mut().push(held_key(tid, word)));
     Ok(acquired)
 }
 
-fn take(word: &AtomicU64) -> io::Result<Acquired> {
-    let mine = my_word();
+/// Takes the lock `word` for thread `tid`, whose lock word is `mine`.
+fn take(word: &AtomicU64, tid: u32, mine: u64) -> io::Result<Acquired> {
     let mut spins: u32 = 0;
     loop {
         let cur = word.load(Acquire);
@@ -147,7 +154,7 @@ fn take(word: &AtomicU64) -> io::Result<Acquired> {
                 return Ok(Acquired::Free);
             }
         } else if cur == mine {
-            if held_here(word) {
+            if held_by(tid, word) {
                 return Err(io::Error::new(
                     io::ErrorKind::WouldBlock,
                     "heap lock: this thread holds it already",
@@ -179,7 +186,7 @@ fn take(word: &AtomicU64) -> io::Result<Acquired> {
 
 /// Releases the lock `word`, held by this thread.
 pub(crate) fn release(word: &AtomicU64) {
-    let key = held_key(word);
+    let key = held_key(current_tid(), word);
     HELD.with(|held| held.borrow_mut().retain(|k| *k != key));
     word.store(0, Release);
 }
