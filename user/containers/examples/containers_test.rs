@@ -77,7 +77,9 @@ fn processes_share_a_map(dev: &Device) -> Check {
     let len = map.len(&g).map_err(e)?;
     ensure(len == 400, || format!("the map holds {len} keys, not 400"))?;
     let v = map.get(&g, b"p3-k99").map_err(e)?;
-    ensure(v == Some(&b"3:99"[..]), || format!("p3-k99 holds {v:?}"))?;
+    ensure(v.as_deref() == Some(&b"3:99"[..]), || {
+        format!("p3-k99 holds {v:?}")
+    })?;
     let r = g.check().map_err(e)?;
     ensure(r.problems.is_empty(), || format!("{:?}", r.problems))
 }
@@ -157,13 +159,14 @@ fn pointers_cross_regions(dev: &Device) -> Check {
     let g = heap.lock().map_err(e)?;
     let gp: GlobalPtr = g.read(g.root::<GlobalPtr>().map_err(e)?).map_err(e)?;
     ensure(gp.index() == 1, || format!("{gp:?}"))?;
-    let bytes = g.foreign_bytes(gp, 16).map_err(e)?;
-    ensure(bytes == b"in the other reg", || {
+    let mut bytes = [0u8; 16];
+    g.read_foreign(gp, &mut bytes).map_err(e)?;
+    ensure(&bytes == b"in the other reg", || {
         format!("resolved to {bytes:?}")
     })?;
     let bad = GlobalPtr::new(1, (1 << 20) - 8).ok_or("fits")?;
     let err = g
-        .foreign_bytes(bad, 16)
+        .read_foreign(bad, &mut bytes)
         .expect_err("past the end of the target");
     ensure(err.kind() == io::ErrorKind::InvalidData, || err.to_string())
 }

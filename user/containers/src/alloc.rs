@@ -72,8 +72,7 @@ pub(crate) fn alloc(arena: &Arena, bytes: u64) -> io::Result<u64> {
         top
     };
     arena.write(block, tag(true, class))?;
-    // SAFETY: the payload is in bounds (checked by `bytes`), and the caller holds the lock.
-    unsafe { (*arena.bytes(block + TAG_BYTES, size - TAG_BYTES)?).fill(0) };
+    arena.fill(block + TAG_BYTES, size - TAG_BYTES, 0)?;
     Ok(block + TAG_BYTES)
 }
 

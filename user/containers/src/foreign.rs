@@ -1,6 +1,9 @@
 //! Pointers into other regions: each heap keeps a small table of the regions it points into, and
 //! a [`GlobalPtr`] is a table index plus an offset. The target is opened and mapped the first
 //! time a pointer into it is followed, and stays mapped while the heap is open.
+//!
+//! Other processes may store to a foreign region at any time, so what a pointer points to is
+//! copied out ([`Guard::read_foreign`]), never lent as a slice.
 
 use crate::arena::bad_pointer;
 use crate::header::{foreign_name, FOREIGN_NAME, FOREIGN_SLOTS};
@@ -47,10 +50,10 @@ impl Guard<'_> {
                 ),
             )
         })?;
-        let field = self.heap.arena.bytes(foreign_name(index), FOREIGN_NAME)?;
-        // SAFETY: in bounds; the lock is held. The name is written before anything can point
-        // through the index, and commits with it.
-        unsafe { (&mut *field)[..name.len()].copy_from_slice(name.as_bytes()) };
+        // The name is written before anything can point through the index, and commits with it.
+        self.heap
+            .arena
+            .write_bytes(foreign_name(index), name.as_bytes())?;
         Ok(index)
     }
 
@@ -62,18 +65,20 @@ impl Guard<'_> {
                 format!("foreign index {index} is not in 1..={FOREIGN_SLOTS}"),
             ));
         }
-        let field = self.heap.arena.bytes(foreign_name(index), FOREIGN_NAME)?;
-        // SAFETY: in bounds; read under the lock.
-        Ok(name_in(unsafe { &*field }).map(str::to_string))
+        let mut field = [0u8; FOREIGN_NAME as usize];
+        self.heap
+            .arena
+            .read_bytes(foreign_name(index), &mut field)?;
+        Ok(name_in(&field).map(str::to_string))
     }
 
-    /// The `len` bytes that `p` points to, in the heap's region (index 0) or in a foreign
-    /// region, mapped read-only on first use. Valid while the heap is open.
-    pub fn foreign_bytes(&self, p: GlobalPtr, len: u64) -> io::Result<&[u8]> {
+    /// Copies the `buf.len()` bytes that `p` points to into `buf`: in the heap's region
+    /// (index 0) or in a foreign region, mapped read-only on first use. The foreign region's
+    /// own writers may store to those bytes meanwhile (its heap lock is not taken): then the copy
+    /// holds unspecified bytes, as [`region::Mapping::read`] says.
+    pub fn read_foreign(&self, p: GlobalPtr, buf: &mut [u8]) -> io::Result<()> {
         if p.index() == 0 {
-            let bytes = self.heap.arena.bytes(p.offset(), len)?;
-            // SAFETY: in bounds; read under the lock.
-            return Ok(unsafe { &*bytes });
+            return self.heap.arena.read_bytes(p.offset(), buf);
         }
         let name = self.linked_region(p.index())?.ok_or_else(|| {
             io::Error::new(
@@ -94,30 +99,30 @@ impl Guard<'_> {
         if maps.len() <= slot {
             maps.resize_with(slot + 1, || None);
         }
-        let (base, size) = match &maps[slot] {
-            Some((region, map)) if region.name() == name => (map.as_ptr(), map.len() as u64),
-            Some((region, _)) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "foreign index {} changed from '{}' to '{name}'",
-                        p.index(),
-                        region.name()
-                    ),
-                ))
-            }
-            None => {
+        let (region, map) = match &mut maps[slot] {
+            Some(entry) => &*entry,
+            entry => {
                 let region = self.heap.device()?.open_region(&name, Access::ReadOnly)?;
                 let map = region.map()?;
-                let found = (map.as_ptr(), map.len() as u64);
-                maps[slot] = Some((region, map));
-                found
+                &*entry.insert((region, map))
             }
         };
-        let end = p.offset().checked_add(len).filter(|&e| e <= size);
+        if region.name() != name {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "foreign index {} changed from '{}' to '{name}'",
+                    p.index(),
+                    region.name()
+                ),
+            ));
+        }
+        let len = buf.len() as u64;
+        let end = p
+            .offset()
+            .checked_add(len)
+            .filter(|&e| e <= map.len() as u64);
         end.ok_or_else(|| bad_pointer(p.offset(), len))?;
-        // SAFETY: in bounds of a mapping that is never replaced, so it stays until the heap is
-        // dropped, and the returned borrow cannot outlive the heap.
-        Ok(unsafe { std::slice::from_raw_parts(base.add(p.offset() as usize), len as usize) })
+        map.read(p.offset() as usize, buf)
     }
 }

@@ -20,7 +20,7 @@ pub struct MapDesc {
     len: u64,
 }
 
-// SAFETY: two integers.
+// SAFETY: two 8-byte integers, `repr(C)`: no padding.
 unsafe impl Persistent for MapDesc {}
 
 /// A node's fixed part; the key and value bytes follow it.
@@ -33,10 +33,11 @@ struct Node {
     value_len: u32,
 }
 
-// SAFETY: integers only.
+// SAFETY: integers only, `repr(C)`, 24 bytes with no padding.
 unsafe impl Persistent for Node {}
 
 const NODE_BYTES: u64 = std::mem::size_of::<Node>() as u64;
+const _: () = assert!(NODE_BYTES == 24, "a node's fixed part has no padding");
 
 /// The 64-bit FNV-1a hash of `key` (stable across processes and boots, as stored hashes must be).
 pub fn hash(key: &[u8]) -> u64 {
@@ -45,8 +46,9 @@ pub fn hash(key: &[u8]) -> u64 {
     })
 }
 
-/// A hash map in a heap, named by the persistent pointer to its descriptor. Lookups return the
-/// value's bytes in persistent memory itself, valid while the [`Guard`] is borrowed.
+/// A hash map in a heap, named by the persistent pointer to its descriptor. Lookups copy the
+/// value out of the region ([`PHashMap::get_into`] into a buffer the caller reuses): other
+/// processes and optimistic readers share those bytes, so no slice of them is lent.
 #[derive(Clone, Copy, Debug)]
 pub struct PHashMap {
     desc: PPtr<MapDesc>,
@@ -56,10 +58,11 @@ fn corrupt(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("hash map: {what}"))
 }
 
-/// Where a key was found: the link that points to its node, and the node.
+/// Where a key was found: the link that points to its node, the node, and its fixed part.
 struct Found {
     link: PPtr<u64>,
     node: u64,
+    fixed: Node,
 }
 
 impl PHashMap {
@@ -115,10 +118,6 @@ impl PHashMap {
         g.heap().arena.len() / NODE_BYTES
     }
 
-    fn key_of<'g>(g: &'g Guard<'_>, node: u64, n: &Node) -> io::Result<&'g [u8]> {
-        g.bytes(PPtr::from_offset(node + NODE_BYTES), u64::from(n.key_len))
-    }
-
     fn find(self, g: &Guard<'_>, key: &[u8], h: u64) -> io::Result<Option<Found>> {
         let d = g.read(self.desc)?;
         let mut link = Self::head(d.table, h & (Self::buckets(g, d.table)? - 1));
@@ -128,23 +127,48 @@ impl PHashMap {
                 return Ok(None);
             }
             let n: Node = g.read(PPtr::from_offset(node))?;
-            if n.hash == h && Self::key_of(g, node, &n)? == key {
-                return Ok(Some(Found { link, node }));
+            if n.hash == h
+                && n.key_len as usize == key.len()
+                && g.heap().arena.eq_bytes(node + NODE_BYTES, key)?
+            {
+                return Ok(Some(Found {
+                    link,
+                    node,
+                    fixed: n,
+                }));
             }
             link = PPtr::from_offset(node); // `next` is the node's first field
         }
         Err(corrupt("a chain loops"))
     }
 
-    /// The value of `key`, in persistent memory.
-    pub fn get<'g>(self, g: &'g Guard<'_>, key: &[u8]) -> io::Result<Option<&'g [u8]>> {
+    /// The value of `key`, copied out.
+    pub fn get(self, g: &Guard<'_>, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        let mut value = Vec::new();
+        Ok(self.get_into(g, key, &mut value)?.then_some(value))
+    }
+
+    /// Copies the value of `key` into `out` (replacing what it held); returns whether the key
+    /// was there. Reusing `out` saves an allocation per lookup.
+    pub fn get_into(self, g: &Guard<'_>, key: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
+        out.clear();
         let Some(f) = self.find(g, key, hash(key))? else {
-            return Ok(None);
+            return Ok(false);
         };
-        let n: Node = g.read(PPtr::from_offset(f.node))?;
-        let value = f.node + NODE_BYTES + u64::from(n.key_len);
-        g.bytes(PPtr::from_offset(value), u64::from(n.value_len))
-            .map(Some)
+        let value = f.node + NODE_BYTES + u64::from(f.fixed.key_len);
+        Self::copy_out(g, value, u64::from(f.fixed.value_len), out)?;
+        Ok(true)
+    }
+
+    /// Copies the `len` bytes at `offset` into `out`, after checking they are in the heap (a
+    /// corrupt length must give an error, not a huge buffer).
+    fn copy_out(g: &Guard<'_>, offset: u64, len: u64, out: &mut Vec<u8>) -> io::Result<()> {
+        let end = offset
+            .checked_add(len)
+            .filter(|&e| e <= g.heap().arena.len());
+        end.ok_or_else(|| corrupt("an entry runs past the heap"))?;
+        out.resize(len as usize, 0);
+        g.read_bytes(PPtr::from_offset(offset), out)
     }
 
     /// A new, unlinked node holding `key` and `value`.
@@ -154,6 +178,9 @@ impl PHashMap {
         let value_len = u32::try_from(value.len()).map_err(|_| too_long())?;
         let total = NODE_BYTES + key.len() as u64 + value.len() as u64;
         let node = g.alloc_bytes(total)?.offset();
+        let key_at = node + NODE_BYTES;
+        g.write_bytes(PPtr::from_offset(key_at), key)?;
+        g.write_bytes(PPtr::from_offset(key_at + key.len() as u64), value)?;
         g.write(
             PPtr::from_offset(node),
             Node {
@@ -163,9 +190,6 @@ impl PHashMap {
                 value_len,
             },
         )?;
-        let bytes = g.bytes_mut(PPtr::from_offset(node + NODE_BYTES), total - NODE_BYTES)?;
-        bytes[..key.len()].copy_from_slice(key);
-        bytes[key.len()..].copy_from_slice(value);
         Ok(node)
     }
 
@@ -173,7 +197,7 @@ impl PHashMap {
     pub fn insert(self, g: &mut Guard<'_>, key: &[u8], value: &[u8]) -> io::Result<bool> {
         let h = hash(key);
         if let Some(f) = self.find(g, key, h)? {
-            let old: Node = g.read(PPtr::from_offset(f.node))?;
+            let old = f.fixed;
             let node = Self::new_node(g, key, value, h, old.next)?;
             g.write(f.link, node)?;
             g.free(PPtr::<u8>::from_offset(f.node))?;
@@ -203,7 +227,7 @@ impl PHashMap {
         let Some(f) = self.find(g, key, hash(key))? else {
             return Ok(false);
         };
-        let n: Node = g.read(PPtr::from_offset(f.node))?;
+        let n = f.fixed;
         g.write(f.link, n.next)?;
         let d = g.read(self.desc)?;
         g.write(
@@ -217,7 +241,8 @@ impl PHashMap {
         Ok(true)
     }
 
-    /// Calls `each(key, value)` for every entry, in no particular order.
+    /// Calls `each(key, value)` for every entry, in no particular order, with copies of the
+    /// entry's bytes.
     pub fn for_each(
         self,
         g: &Guard<'_>,
@@ -225,6 +250,7 @@ impl PHashMap {
     ) -> io::Result<()> {
         let d = g.read(self.desc)?;
         let limit = Self::chain_limit(g);
+        let mut kv = Vec::new();
         for b in 0..Self::buckets(g, d.table)? {
             let mut node = g.read(Self::head(d.table, b))?;
             let mut steps = 0;
@@ -234,10 +260,8 @@ impl PHashMap {
                     return Err(corrupt("a chain loops"));
                 }
                 let n: Node = g.read(PPtr::from_offset(node))?;
-                let kv = g.bytes(
-                    PPtr::from_offset(node + NODE_BYTES),
-                    u64::from(n.key_len) + u64::from(n.value_len),
-                )?;
+                let len = u64::from(n.key_len) + u64::from(n.value_len);
+                Self::copy_out(g, node + NODE_BYTES, len, &mut kv)?;
                 let (k, v) = kv.split_at(n.key_len as usize);
                 each(k, v)?;
                 node = n.next;

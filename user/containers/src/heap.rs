@@ -1,5 +1,11 @@
 //! A heap in a region: open or format it, lock it, allocate, read and write through persistent
 //! pointers, and commit it with PMSYNC.
+//!
+//! Soundness does not rest on the lock: every access to the heap's bytes is a copy or an atomic
+//! of [`region::Mapping`] (aligned 8-byte atomic words), so optimistic readers, other processes,
+//! and even processes that ignore the lock cause at worst inconsistent values, which every
+//! access checks (bounds, alignment, tags), never undefined behaviour. The lock and the change
+//! counter are what make the values consistent.
 
 use crate::alloc;
 use crate::arena::Arena;
@@ -7,34 +13,21 @@ use crate::header::*;
 use crate::lock::{self, Acquired};
 use crate::persistent::{PPtr, Persistent};
 use region::{Access, Device, Mapping, Region};
-use rustix::mm::{mmap_anonymous, munmap, MapFlags, ProtFlags};
 use std::io;
 use std::sync::atomic::{fence, AtomicU64, Ordering::*};
 use std::sync::Mutex;
 
-/// What keeps a heap's bytes mapped.
-enum Backing {
-    /// A region, mapped shared.
-    Region { region: Region, _map: Mapping },
-    /// Anonymous shared memory (shared with children forked later), for tests and examples
-    /// without the module; "commits" are counted.
-    Memory {
-        ptr: *mut u8,
-        len: usize,
-        commits: AtomicU64,
-    },
-}
-
 /// A heap in one region, shared with every other process that opens it.
 pub struct Heap {
     name: String,
+    /// The heap's bytes: the region's mapping, or anonymous shared memory.
     pub(crate) arena: Arena,
-    backing: Backing,
+    /// The region (`None`: anonymous memory, for tests and examples without the module).
+    region: Option<Region>,
+    /// "Commits" of a heap in anonymous memory, counted.
+    commits: AtomicU64,
     device: Option<Device>,
-    /// Whether the mapping may be written (and so the lock taken).
-    writable: bool,
-    /// Foreign regions mapped so far, by table index - 1; never unmapped before the heap is
-    /// dropped, so slices into them live as long as the heap.
+    /// Foreign regions mapped so far, by table index - 1; kept until the heap is dropped.
     pub(crate) foreign: Mutex<Vec<Option<(Region, Mapping)>>>,
 }
 
@@ -85,22 +78,12 @@ impl Heap {
     /// A heap of `size` bytes in anonymous shared memory (children forked later share it): the
     /// same code paths, with no module and no durability; [`Heap::commit`] only counts.
     pub fn in_memory(size: usize) -> io::Result<Self> {
-        let flags = MapFlags::SHARED;
-        let prot = ProtFlags::READ | ProtFlags::WRITE;
-        // SAFETY: a new anonymous mapping at an address the kernel chooses; it aliases nothing.
-        let ptr = unsafe { mmap_anonymous(std::ptr::null_mut(), size, prot, flags)? }.cast::<u8>();
-        // SAFETY: `ptr` maps `size` writable, page-aligned bytes until the backing unmaps them.
-        let arena = unsafe { Arena::new(ptr, size) };
         let heap = Self {
             name: "(memory)".to_string(),
-            arena,
-            backing: Backing::Memory {
-                ptr,
-                len: size,
-                commits: AtomicU64::new(0),
-            },
+            arena: Arena::new(Mapping::anonymous(size)?),
+            region: None,
+            commits: AtomicU64::new(0),
             device: None,
-            writable: true,
             foreign: Mutex::new(Vec::new()),
         };
         heap.write_header()?;
@@ -124,15 +107,12 @@ impl Heap {
                 "too small for a heap (it needs two pages)",
             ));
         }
-        // SAFETY: the mapping is `len` bytes, page aligned, and the backing keeps it; it is
-        // written only if writable (`lock` refuses otherwise, and every write needs a lock).
-        let arena = unsafe { Arena::new(map.as_ptr(), map.len()) };
         Ok(Self {
             name: name.to_string(),
-            arena,
-            backing: Backing::Region { region, _map: map },
+            arena: Arena::new(map),
+            region: Some(region),
+            commits: AtomicU64::new(0),
             device: Some(dev.try_clone()?),
-            writable: access == Access::ReadWrite,
             foreign: Mutex::new(Vec::new()),
         })
     }
@@ -145,8 +125,7 @@ impl Heap {
             a.write(free_list(class), 0u64)?;
         }
         for index in 1..=FOREIGN_SLOTS {
-            // SAFETY: in bounds (checked); the heap is not in use yet (formatting).
-            unsafe { (*a.bytes(foreign_name(index), FOREIGN_NAME)?).fill(0) };
+            a.fill(foreign_name(index), FOREIGN_NAME, 0)?;
         }
         a.write(VERSION, HEAP_VERSION)?;
         a.write(SIZE, a.len())?;
@@ -187,7 +166,7 @@ impl Heap {
 
     /// Takes the heap lock, waiting while another thread (of any process) holds it.
     pub fn lock(&self) -> io::Result<Guard<'_>> {
-        if !self.writable {
+        if !self.arena.is_writable() {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!(
@@ -197,6 +176,9 @@ impl Heap {
             ));
         }
         let acquired = lock::acquire(self.arena.atomic(LOCK)?)?;
+        // The seqlock writer's fence: an optimistic reader that sees any store this holder makes
+        // from here on also sees the lock taken (it loads the lock word after an acquire fence).
+        fence(Release);
         if acquired == Acquired::TakenOver {
             let n: u64 = self.arena.read(TAKEOVERS)?;
             self.arena.write(TAKEOVERS, n + 1)?;
@@ -214,18 +196,23 @@ impl Heap {
     /// changed on a try that does not count: it must only read (it gets `&Guard`), must not
     /// keep anything it read but its result, and must tolerate errors from torn pointers (every
     /// access is bounds-checked). Many processes read at once this way; writers are not slowed.
+    ///
+    /// Racing with a writer is sound: every read copies through atomic words (see
+    /// [`region::Mapping`]), so a try that does not count has read unspecified values, not
+    /// undefined behaviour. Works on a heap opened read-only: the lock and change words are only loaded.
     pub fn read<R>(&self, mut read: impl FnMut(&Guard<'_>) -> io::Result<R>) -> io::Result<R> {
-        let lock = self.arena.atomic(LOCK)?;
-        let changes = self.arena.atomic(CHANGES)?;
+        let lock_addr = self.arena.addr(LOCK)?;
         // A lock word whose holder is gone (it died, or the power went; see `lock::is_stale`):
         // nothing changes the heap while it stays, so reads go on (each step of a change
         // published with one store).
         let mut dead = 0;
         for tries in 0..OPTIMISTIC_TRIES {
-            let before = changes.load(Acquire);
-            let held = lock.load(Acquire);
+            // Relaxed loads and an acquire fence: acquire loads that a read-only mapping allows.
+            let before = self.arena.load(CHANGES)?;
+            let held = self.arena.load(LOCK)?;
+            fence(Acquire);
             if held != 0 && held != dead {
-                if tries >= DEAD_CHECK_AFTER && lock::is_stale(lock, held) {
+                if tries >= DEAD_CHECK_AFTER && lock::is_stale(lock_addr, held) {
                     dead = held;
                 } else {
                     std::thread::yield_now();
@@ -238,12 +225,18 @@ impl Heap {
                 holds: false,
             };
             let result = read(&guard);
+            // Validation: no holder took the lock since (a holder's stores come after its fence
+            // in `lock`, so seeing one means seeing the lock taken), and none released it (the
+            // release bumps `changes` before it frees the lock word, so seeing the word freed
+            // means seeing the bump).
             fence(Acquire);
-            if lock.load(Relaxed) == held && changes.load(Relaxed) == before {
+            let held_now = self.arena.load(LOCK)?;
+            fence(Acquire);
+            if held_now == held && self.arena.load(CHANGES)? == before {
                 return result;
             }
         }
-        if !self.writable {
+        if !self.arena.is_writable() {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 format!(
@@ -332,9 +325,9 @@ impl<'h> Guard<'h> {
                 "a commit needs the heap lock (Heap::lock), not an optimistic read",
             ));
         }
-        match &self.heap.backing {
-            Backing::Region { region, .. } => region.pmsync(),
-            Backing::Memory { commits, .. } => Ok(commits.fetch_add(1, Relaxed) + 1),
+        match &self.heap.region {
+            Some(region) => region.pmsync(),
+            None => Ok(self.heap.commits.fetch_add(1, Relaxed) + 1),
         }
     }
 
@@ -364,7 +357,7 @@ impl<'h> Guard<'h> {
         alloc::payload_len(&self.heap.arena, p.offset())
     }
 
-    /// The `T` at `p`.
+    /// The `T` at `p`, copied out.
     pub fn read<T: Persistent>(&self, p: PPtr<T>) -> io::Result<T> {
         self.heap.arena.read(p.offset())
     }
@@ -374,20 +367,19 @@ impl<'h> Guard<'h> {
         self.heap.arena.write(p.offset(), value)
     }
 
-    /// The `len` bytes at `p`, in persistent memory itself (no copy), valid while the lock is
-    /// held.
-    pub fn bytes(&self, p: PPtr<u8>, len: u64) -> io::Result<&[u8]> {
-        let bytes = self.heap.arena.bytes(p.offset(), len)?;
-        // SAFETY: in bounds; the lock is held for the borrow's lifetime, so no cooperating
-        // thread stores to these bytes meanwhile.
-        Ok(unsafe { &*bytes })
+    /// Copies the `buf.len()` bytes at `p` into `buf`.
+    ///
+    /// A copy, not a slice into the region: optimistic readers ([`Heap::read`]) and other
+    /// processes may access the same bytes while this guard lives, so no reference to them can
+    /// be sound. Under the lock, the copy is consistent with every process that changes the heap
+    /// only under the lock.
+    pub fn read_bytes(&self, p: PPtr<u8>, buf: &mut [u8]) -> io::Result<()> {
+        self.heap.arena.read_bytes(p.offset(), buf)
     }
 
-    /// The `len` bytes at `p`, writable, valid while the lock is held.
-    pub fn bytes_mut(&mut self, p: PPtr<u8>, len: u64) -> io::Result<&mut [u8]> {
-        let bytes = self.heap.arena.bytes(p.offset(), len)?;
-        // SAFETY: in bounds; the lock gives this guard, borrowed mutably, exclusive access.
-        Ok(unsafe { &mut *bytes })
+    /// Copies `data` to `p`.
+    pub fn write_bytes(&mut self, p: PPtr<u8>, data: &[u8]) -> io::Result<()> {
+        self.heap.arena.write_bytes(p.offset(), data)
     }
 
     /// The root object (null until set).
@@ -422,21 +414,6 @@ impl std::fmt::Debug for Guard<'_> {
             .finish()
     }
 }
-
-impl Drop for Backing {
-    fn drop(&mut self) {
-        if let Backing::Memory { ptr, len, .. } = *self {
-            // SAFETY: the mapping made in `Heap::in_memory`, unmapped once, here; the heap that
-            // borrowed it is being dropped.
-            let _ = unsafe { munmap(ptr.cast(), len) };
-        }
-    }
-}
-
-// SAFETY: the backing only owns a mapping (or a region); the pointer is not dereferenced by it.
-unsafe impl Send for Backing {}
-// SAFETY: as above.
-unsafe impl Sync for Backing {}
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {

@@ -9,6 +9,13 @@
 //!   the heap's table of foreign regions;
 //! - [`PVec`] and [`PHashMap`]: a vector and a byte-string hash map in the heap.
 //!
+//! Other processes store to the region at any instant, and optimistic readers read it without
+//! the lock, so nothing here lends a reference into the region: values and bytes are copied in
+//! and out ([`Guard::read`], [`Guard::read_bytes`], [`PHashMap::get_into`]) through
+//! [`region::Mapping`]'s atomic word accesses. A racing access then yields unspecified values
+//! (which every access checks), never undefined behaviour; the lock is what makes them
+//! consistent.
+//!
 //! ```
 //! use region_containers::{Heap, PHashMap};
 //!
@@ -18,7 +25,7 @@
 //! let map = PHashMap::new(&mut g, 64)?;
 //! g.set_root(map.as_ptr())?;
 //! map.insert(&mut g, b"colour", b"blue")?;
-//! assert_eq!(map.get(&g, b"colour")?, Some(&b"blue"[..]));
+//! assert_eq!(map.get(&g, b"colour")?.as_deref(), Some(&b"blue"[..]));
 //! let epoch = g.commit()?; // PMSYNC with the lock held: the heap between two operations
 //! # assert_eq!(epoch, 1);
 //! # Ok::<(), std::io::Error>(())

@@ -73,23 +73,23 @@ fn current_tid() -> u32 {
     rustix::thread::gettid().as_raw_nonzero().get() as u32
 }
 
-/// The key of lock `word` in `HELD` for thread `tid`.
-fn held_key(tid: u32, word: &AtomicU64) -> (u32, usize) {
-    (tid, word as *const AtomicU64 as usize)
+/// The address of lock `word`: its identity in `HELD`.
+pub(crate) fn addr(word: &AtomicU64) -> usize {
+    word as *const AtomicU64 as usize
 }
 
-/// Whether thread `tid` (the caller) took lock `word` and has not released it.
-fn held_by(tid: u32, word: &AtomicU64) -> bool {
-    let key = held_key(tid, word);
-    HELD.with(|held| held.borrow().contains(&key))
+/// Whether thread `tid` (the caller) took the lock at address `addr` and has not released it.
+fn held_by(tid: u32, addr: usize) -> bool {
+    HELD.with(|held| held.borrow().contains(&(tid, addr)))
 }
 
-/// Whether lock `word`, found holding `value`, is held by no one: its holder is gone, or it names
-/// this thread, which never took it (see the module comment).
-pub(crate) fn is_stale(word: &AtomicU64, value: u64) -> bool {
+/// Whether the lock at address `addr`, found holding `value`, is held by no one: its holder is
+/// gone, or it names this thread, which never took it (see the module comment). (An address, not
+/// an atomic: a reader of a read-only mapping may only load the word.)
+pub(crate) fn is_stale(addr: usize, value: u64) -> bool {
     let (tid, mine) = me();
     if value == mine {
-        return !held_by(tid, word);
+        return !held_by(tid, addr);
     }
     holder_is_gone(value)
 }
@@ -140,7 +140,7 @@ pub enum Acquired {
 pub(crate) fn acquire(word: &AtomicU64) -> io::Result<Acquired> {
     let (tid, mine) = me();
     let acquired = take(word, tid, mine)?;
-    HELD.with(|held| held.borrow_mut().push(held_key(tid, word)));
+    HELD.with(|held| held.borrow_mut().push((tid, addr(word))));
     Ok(acquired)
 }
 
@@ -154,7 +154,7 @@ fn take(word: &AtomicU64, tid: u32, mine: u64) -> io::Result<Acquired> {
                 return Ok(Acquired::Free);
             }
         } else if cur == mine {
-            if held_by(tid, word) {
+            if held_by(tid, addr(word)) {
                 return Err(io::Error::new(
                     io::ErrorKind::WouldBlock,
                     "heap lock: this thread holds it already",
@@ -186,7 +186,7 @@ fn take(word: &AtomicU64, tid: u32, mine: u64) -> io::Result<Acquired> {
 
 /// Releases the lock `word`, held by this thread.
 pub(crate) fn release(word: &AtomicU64) {
-    let key = held_key(current_tid(), word);
+    let key = (current_tid(), addr(word));
     HELD.with(|held| held.borrow_mut().retain(|k| *k != key));
     word.store(0, Release);
 }
@@ -228,9 +228,9 @@ mod tests {
         // What a machine resumed from a saved state finds: the same thread, the same start time,
         // and the lock held under its name by a later run of the same boot.
         let word = AtomicU64::new(my_word());
-        assert!(is_stale(&word, my_word()));
+        assert!(is_stale(addr(&word), my_word()));
         assert_eq!(acquire(&word).expect("acquired"), Acquired::TakenOver);
-        assert!(!is_stale(&word, my_word()), "held now");
+        assert!(!is_stale(addr(&word), my_word()), "held now");
         assert!(acquire(&word).is_err(), "no recursive locking");
         release(&word);
         assert_eq!(acquire(&word).expect("acquired"), Acquired::Free);

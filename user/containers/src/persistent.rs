@@ -10,18 +10,44 @@ use std::marker::PhantomData;
 ///
 /// Implementors must be `Copy` plain data with a fixed layout (`repr(C)` or a primitive), valid
 /// for every bit pattern (a torn or corrupt region must not make a value undefined), with no
-/// references, no host pointers and no `Drop`.
+/// padding bytes (values are copied to and from the region as bytes, and padding is
+/// uninitialised), no references, no host pointers and no `Drop`.
 pub unsafe trait Persistent: Copy + 'static {}
+
+/// A `T` of zero bytes.
+pub(crate) fn zeroed<T: Persistent>() -> T {
+    // SAFETY: a `Persistent` type is valid for every bit pattern, zeros included.
+    unsafe { std::mem::zeroed() }
+}
+
+/// The bytes of `value`.
+pub(crate) fn bytes_of<T: Persistent>(value: &T) -> &[u8] {
+    // SAFETY: `value` is `size_of::<T>()` readable bytes for the borrow, and a `Persistent` type
+    // has no padding, so every one of them is initialised.
+    unsafe {
+        std::slice::from_raw_parts((value as *const T).cast::<u8>(), std::mem::size_of::<T>())
+    }
+}
+
+/// The bytes of `value`, writable.
+pub(crate) fn bytes_of_mut<T: Persistent>(value: &mut T) -> &mut [u8] {
+    // SAFETY: as in `bytes_of`, and the borrow is exclusive; whatever bytes are stored leave a
+    // valid `T`, since a `Persistent` type is valid for every bit pattern.
+    unsafe {
+        std::slice::from_raw_parts_mut((value as *mut T).cast::<u8>(), std::mem::size_of::<T>())
+    }
+}
 
 macro_rules! persistent_primitives {
     ($($t:ty),*) => { $(
-        // SAFETY: a primitive integer is valid for every bit pattern and holds no pointer.
+        // SAFETY: a primitive integer is valid for every bit pattern, has no padding and holds no
+        // pointer.
         unsafe impl Persistent for $t {}
     )* };
 }
 persistent_primitives!(u8, u16, u32, u64, i8, i16, i32, i64);
 
-// SAFETY: an array of plain data is plain data.
+// SAFETY: an array of plain data is plain data; arrays add no padding between elements.
 unsafe impl<T: Persistent, const N: usize> Persistent for [T; N] {}
 
 /// A pointer to a `T` inside the same region: its byte offset from the region's start (0 is
@@ -81,7 +107,7 @@ impl<T> fmt::Debug for PPtr<T> {
     }
 }
 
-// SAFETY: an offset is a plain integer; it is checked on every use.
+// SAFETY: an offset is a plain integer (`repr(transparent)`); it is checked on every use.
 unsafe impl<T: 'static> Persistent for PPtr<T> {}
 
 /// Bits of a [`GlobalPtr`] that hold the offset; the bits above name the region.
@@ -89,7 +115,7 @@ pub const GLOBAL_OFFSET_BITS: u32 = 48;
 
 /// A pointer that may point into another region: the 16 high bits are an index into the heap's
 /// table of foreign regions (0: this region), the 48 low bits a byte offset in that region.
-/// Resolved by [`crate::Guard::foreign_bytes`], which maps the target region when needed.
+/// Resolved by [`crate::Guard::read_foreign`], which maps the target region when needed.
 #[repr(transparent)]
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct GlobalPtr(u64);
@@ -131,7 +157,7 @@ impl fmt::Debug for GlobalPtr {
     }
 }
 
-// SAFETY: a plain integer, checked on every use.
+// SAFETY: a plain integer (`repr(transparent)`), checked on every use.
 unsafe impl Persistent for GlobalPtr {}
 
 #[cfg(test)]

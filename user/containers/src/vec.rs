@@ -5,6 +5,7 @@
 //! a new buffer, then publishes it by storing `data`. A holder that dies at any point leaves
 //! the vector as it was before or after the operation (and at worst one leaked buffer).
 
+use crate::arena::bad_pointer;
 use crate::heap::Guard;
 use crate::persistent::{PPtr, Persistent};
 use std::io;
@@ -19,7 +20,7 @@ pub struct VecDesc {
     len: u64,
 }
 
-// SAFETY: two integers.
+// SAFETY: two 8-byte integers, `repr(C)`: no padding.
 unsafe impl Persistent for VecDesc {}
 
 /// Bytes before the elements in a buffer: its capacity.
@@ -122,7 +123,7 @@ impl<T: Persistent> PVec<T> {
 
     /// Moves the elements into a buffer of twice the capacity; returns it.
     fn grow(self, g: &mut Guard<'_>, d: VecDesc, cap: u64) -> io::Result<u64> {
-        let new_cap = (cap * 2).max(4);
+        let new_cap = cap.saturating_mul(2).max(4);
         let elem = size_of::<T>() as u64;
         let bytes = new_cap
             .checked_mul(elem)
@@ -131,11 +132,15 @@ impl<T: Persistent> PVec<T> {
         let data = g.alloc_bytes(bytes)?.offset();
         g.write(PPtr::<u64>::from_offset(data), new_cap)?;
         if d.len > 0 {
-            let old = g
-                .bytes(PPtr::from_offset(d.data + CAP_BYTES), d.len * elem)?
-                .to_vec();
-            g.bytes_mut(PPtr::from_offset(data + CAP_BYTES), d.len * elem)?
-                .copy_from_slice(&old);
+            // Checked against the heap's size before the buffer is made: `len` may be corrupt.
+            let bytes = d
+                .len
+                .checked_mul(elem)
+                .filter(|&b| b <= g.heap().arena.len());
+            let bytes = bytes.ok_or_else(|| bad_pointer(d.data + CAP_BYTES, d.len))?;
+            let mut old = vec![0u8; bytes as usize];
+            g.read_bytes(PPtr::from_offset(d.data + CAP_BYTES), &mut old)?;
+            g.write_bytes(PPtr::from_offset(data + CAP_BYTES), &old)?;
         }
         g.write(self.desc, VecDesc { data, len: d.len })?;
         if d.data != 0 {

@@ -1,6 +1,7 @@
 //! A key-value store in one region, shared by any number of processes: a persistent hash map in
-//! a region heap (`region-containers`), committed by PMSYNC. Lookups hand out the value's bytes
-//! in persistent memory itself, with no copy.
+//! a region heap (`region-containers`), committed by PMSYNC. Lookups copy the value out of
+//! persistent memory once, straight into the caller's buffer: other processes may store to the
+//! region at any instant, so no slice of it is lent (see `region::Mapping`).
 //!
 //! ```no_run
 //! use region_kvs::Kvs;
@@ -8,7 +9,8 @@
 //! let dev = region::Device::open()?;
 //! let kvs = Kvs::create(&dev, "kvs", 64 << 20, 0o600)?;
 //! kvs.put(b"apple", b"red")?; // durable when it returns
-//! let colour = kvs.lock()?.get(b"apple")?.map(<[u8]>::to_vec);
+//! assert_eq!(kvs.get(b"apple")?.as_deref(), Some(&b"red"[..])); // without the lock
+//! let colour = kvs.lock()?.get(b"apple")?; // under the lock
 //! assert_eq!(colour.as_deref(), Some(&b"red"[..]));
 //! # Ok::<(), std::io::Error>(())
 //! ```
@@ -31,7 +33,7 @@ struct Root {
     map: PPtr<MapDesc>,
 }
 
-// SAFETY: two integers.
+// SAFETY: two 8-byte integers, `repr(C)`: no padding.
 unsafe impl Persistent for Root {}
 
 /// A key-value store in a region.
@@ -41,7 +43,7 @@ pub struct Kvs {
     map: PHashMap,
 }
 
-/// The store's lock, held: reads give direct pointers into persistent memory; changes made
+/// The store's lock, held: reads see no change of another process half done; changes made
 /// through it are durable after [`KvsGuard::commit`] (or a later commit by any process).
 #[derive(Debug)]
 pub struct KvsGuard<'k> {
@@ -174,14 +176,20 @@ impl Kvs {
     /// The value of `key`, copied out. Reads without the lock when no one changes the store
     /// meanwhile ([`Heap::read`]), so readers in many processes do not wait for each other.
     pub fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
-        self.heap
-            .read(|g| Ok(self.map.get(g, key)?.map(<[u8]>::to_vec)))
+        self.heap.read(|g| self.map.get(g, key))
+    }
+
+    /// Copies the value of `key` into `out` (replacing what it held; reuse it to save an
+    /// allocation per get); returns whether the key was there. Without the lock, as
+    /// [`Kvs::get`].
+    pub fn get_into(&self, key: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
+        self.heap.read(|g| self.map.get_into(g, key, out))
     }
 }
 
 impl KvsGuard<'_> {
-    /// The value of `key`, in persistent memory (no copy), valid while the lock is held.
-    pub fn get(&self, key: &[u8]) -> io::Result<Option<&[u8]>> {
+    /// The value of `key`, copied out.
+    pub fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
         self.map.get(&self.guard, key)
     }
 
@@ -283,16 +291,7 @@ impl load::Store for Kvs {
     }
 
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
-        self.heap.read(|g| {
-            out.clear();
-            match self.map.get(g, key)? {
-                Some(v) => {
-                    out.extend_from_slice(v);
-                    Ok(true)
-                }
-                None => Ok(false),
-            }
-        })
+        self.get_into(key, out)
     }
 }
 

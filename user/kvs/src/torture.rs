@@ -42,7 +42,7 @@ pub fn last_seq(kvs: &Kvs, writer: u32) -> io::Result<u64> {
     let Some(v) = g.get(&last_key(writer))? else {
         return Ok(0);
     };
-    let text = std::str::from_utf8(v).ok();
+    let text = std::str::from_utf8(&v).ok();
     text.and_then(|t| t.parse().ok()).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,

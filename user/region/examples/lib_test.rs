@@ -3,6 +3,7 @@
 
 use region::{errno, Access, Device};
 use std::io;
+use std::sync::atomic::Ordering;
 
 fn check(name: &str, result: Result<(), String>, n: &mut u32, failed: &mut u32) {
     *n += 1;
@@ -35,8 +36,8 @@ fn lifecycle(dev: &Device) -> Result<(), String> {
         return Err(format!("stat says {st:?}"));
     }
     let r = dev.open_region("lib-a", Access::ReadWrite).map_err(e)?;
-    let mut m = r.map().map_err(e)?;
-    m.as_mut_slice()[..5].copy_from_slice(b"hello");
+    let m = r.map().map_err(e)?;
+    m.write(0, b"hello").map_err(e)?;
     let epoch = r.pmsync().map_err(e)?;
     if epoch != st.epoch {
         return Err(format!(
@@ -45,7 +46,9 @@ fn lifecycle(dev: &Device) -> Result<(), String> {
         ));
     }
     let ro = dev.open_region("lib-a", Access::ReadOnly).map_err(e)?;
-    if &ro.map().map_err(e)?.as_slice()[..5] != b"hello" {
+    let mut seen = [0u8; 5];
+    ro.map().map_err(e)?.read(0, &mut seen).map_err(e)?;
+    if &seen != b"hello" {
         return Err("a second mapping does not see the store".into());
     }
     if !dev
@@ -62,6 +65,66 @@ fn lifecycle(dev: &Device) -> Result<(), String> {
         return Err("resize did not take".into());
     }
     dev.delete("lib-a").map_err(e)
+}
+
+/// Copies and atomics through two mappings of one region (one read-only), and the errors that
+/// replace out-of-range accesses and stores through a read-only mapping.
+fn mapping_copies_atomics_and_errors(dev: &Device) -> Result<(), String> {
+    let e = |e: io::Error| e.to_string();
+    dev.create("lib-m", 8192, 0o600).map_err(e)?;
+    let rw = dev.open_region("lib-m", Access::ReadWrite).map_err(e)?;
+    let ro = dev.open_region("lib-m", Access::ReadOnly).map_err(e)?;
+    let (a, b) = (rw.map().map_err(e)?, rw.map().map_err(e)?);
+    let r = ro.map().map_err(e)?;
+    // Unaligned copies across a page boundary, seen through the other mappings.
+    let data: Vec<u8> = (0..100u8).collect();
+    a.write(4090, &data).map_err(e)?;
+    let (mut via_b, mut via_r) = (vec![0u8; 100], vec![0u8; 100]);
+    b.read(4090, &mut via_b).map_err(e)?;
+    r.read(4090, &mut via_r).map_err(e)?;
+    if via_b != data || via_r != data {
+        return Err(format!("other mappings read {via_b:?} / {via_r:?}"));
+    }
+    // One atomic word, seen from two mappings (two addresses) and a read-only one.
+    let counter = a.atomic_u64(8).map_err(e)?;
+    for _ in 0..1000 {
+        counter.fetch_add(1, Ordering::Relaxed);
+        b.atomic_u64(8).map_err(e)?.fetch_add(1, Ordering::Relaxed);
+    }
+    let loaded = r.load_u64(8).map_err(e)?;
+    if loaded != 2000 {
+        return Err(format!("the shared counter holds {loaded}, not 2000"));
+    }
+    let mut buf = [0u8; 16];
+    for (what, err, kind) in [
+        (
+            "a store through a read-only mapping",
+            r.write(0, b"x").err(),
+            io::ErrorKind::PermissionDenied,
+        ),
+        (
+            "an atomic of a read-only mapping",
+            r.atomic_u64(0).err(),
+            io::ErrorKind::PermissionDenied,
+        ),
+        (
+            "a read past the end",
+            a.read(8192 - 8, &mut buf).err(),
+            io::ErrorKind::InvalidInput,
+        ),
+        (
+            "a misaligned atomic",
+            a.atomic_u64(12).err(),
+            io::ErrorKind::InvalidInput,
+        ),
+    ] {
+        match err {
+            Some(err) if err.kind() == kind && err.to_string().contains("region 'lib-m'") => {}
+            other => return Err(format!("{what}: {other:?}, expected {kind:?} naming lib-m")),
+        }
+    }
+    drop((a, b, r, rw, ro));
+    dev.delete("lib-m").map_err(e)
 }
 
 fn errors_name_the_region_and_keep_the_errno(dev: &Device) -> Result<(), String> {
@@ -126,11 +189,17 @@ fn main() {
         }
     };
     println!("TAP version 13");
-    println!("1..3");
+    println!("1..4");
     let (mut n, mut failed) = (0, 0);
     check(
         "lifecycle_create_map_pmsync_list_resize_delete",
         lifecycle(&dev),
+        &mut n,
+        &mut failed,
+    );
+    check(
+        "mapping_copies_atomics_and_errors",
+        mapping_copies_atomics_and_errors(&dev),
         &mut n,
         &mut failed,
     );

@@ -7,12 +7,19 @@
 //! let dev = Device::open()?;
 //! dev.create("orders", 1 << 20, 0o600)?;
 //! let region = dev.open_region("orders", Access::ReadWrite)?;
-//! let mut map = region.map()?;
-//! map.as_mut_slice()[..5].copy_from_slice(b"hello");
+//! let map = region.map()?;
+//! map.write(0, b"hello")?; // a copy into persistent memory
 //! let epoch = region.pmsync()?; // durable now, all or nothing
 //! println!("committed epoch {epoch}");
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! Other processes may store to a mapped region at any instant, so a [`Mapping`] hands out no
+//! `&[u8]` or `&mut [u8]` (their promises would be false: undefined behaviour). It copies bytes
+//! in and out ([`Mapping::read`], [`Mapping::write`]) and gives 8-byte atomics
+//! ([`Mapping::atomic_u64`]) for locks and counters kept in the region; every access is an
+//! aligned 8-byte atomic one, so a copy that races with another process's stores gives
+//! unspecified bytes, never undefined behaviour. The [`Mapping`] documentation says why.
 //!
 //! Errors are [`std::io::Error`]s of the errno's kind whose message names the region
 //! ("region 'orders': Permission denied (os error 13)"); [`errno`] gives the kernel's errno.
@@ -245,8 +252,13 @@ impl Region {
     /// Maps the whole region (shared; writable if opened [`Access::ReadWrite`]). The mapping
     /// stays valid after this `Region` is dropped, as mappings of closed files do.
     pub fn map(&self) -> io::Result<Mapping> {
-        Mapping::new(&self.fd, self.size, self.access == Access::ReadWrite)
-            .map_err(|e| RegionError::new(&self.name, e).into())
+        Mapping::new(
+            &self.fd,
+            &self.name,
+            self.size,
+            self.access == Access::ReadWrite,
+        )
+        .map_err(|e| RegionError::new(&self.name, e).into())
     }
 }
 
