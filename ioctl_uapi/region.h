@@ -161,7 +161,9 @@ struct region_layout {
 	__u32 regions;
 	__u32 nr_extents;
 	struct region_extent extents[REGION_MAX_EXTENTS];
-	__u64 reserved[4];
+	__u32 undo_share;     /* undo slots the regions of one owner may hold at once */
+	__u32 reserved32;
+	__u64 reserved[3];
 };
 
 /* struct region_counters - REGION_IOC_COUNTERS: totals since the device was attached. */

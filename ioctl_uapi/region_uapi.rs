@@ -204,8 +204,12 @@ pub struct RegionLayout {
     pub nr_extents: u32,
     /// Out: the named region's extents.
     pub extents: [RegionExtent; REGION_MAX_EXTENTS],
+    /// Out: undo slots the regions of one owner may hold at once.
+    pub undo_share: u32,
     /// Zero.
-    pub reserved: [u64; 4],
+    pub reserved32: u32,
+    /// Zero.
+    pub reserved: [u64; 3],
 }
 
 /// `struct region_counters`: totals since attach.

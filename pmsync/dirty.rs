@@ -94,6 +94,25 @@ impl DirtySet {
         self.slots.clear();
     }
 
+    /// Removes the pages at or beyond `first` (cut off by a shrink), calling `forget` with each
+    /// one's undo slot. Allocates nothing, so it cannot fail after the shrink has committed.
+    pub(crate) fn remove_from(&mut self, first: u64, mut forget: impl FnMut(u32)) {
+        let mut i = 0;
+        while i < self.pages.len() {
+            let page = self.pages[i];
+            if page < first {
+                i += 1;
+                continue;
+            }
+            forget(self.slots[i]);
+            let _ = self.pages.remove(i);
+            let _ = self.slots.remove(i);
+            if let Some(w) = self.bitmap.get_mut((page / 64) as usize) {
+                *w &= !(1 << (page % 64));
+            }
+        }
+    }
+
     /// Takes the undo slots out of the set (when the region goes away), leaving it empty.
     pub(crate) fn take_slots(&mut self) -> KVVec<u32> {
         self.pages.clear();

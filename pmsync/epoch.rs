@@ -33,6 +33,7 @@ use crate::{
         VM_FAULT_SIGBUS,
     },
     undo::UndoHeader,
+    undo_share::{on_shortage, OnShortage, Shortage},
 };
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::{
@@ -66,19 +67,19 @@ impl OpenRegion {
             return Ok(());
         }
         let pool = &self.device.undo_pool;
-        let slot = match pool.take() {
-            Some(slot) => slot,
-            None if view.dirty.is_empty() => {
-                pr_warn!("region {}: undo area full (other regions hold every slot): write refused with SIGBUS; PMSYNC those regions\n", self.index);
-                return Err(VM_FAULT_SIGBUS);
-            }
-            None => {
-                self.commit(view);
-                pool.take().ok_or(VM_FAULT_SIGBUS)?
-            }
+        let uid = view.region.uid;
+        let slot = match pool.take_for(uid) {
+            Ok(slot) => slot,
+            Err(shortage) => match on_shortage(shortage, view.dirty.slots().len()) {
+                OnShortage::CommitOwnRegion => {
+                    self.commit(view);
+                    pool.take_for(uid).map_err(|_| VM_FAULT_SIGBUS)?
+                }
+                OnShortage::Refuse => return Err(self.refuse_first_write(shortage)),
+            },
         };
         if view.dirty.insert(pgoff, slot).is_err() {
-            pool.give_back(&[slot]);
+            pool.give_back(uid, &[slot]);
             return Err(VM_FAULT_OOM);
         }
         let header = UndoHeader {
@@ -95,6 +96,28 @@ impl OpenRegion {
         );
         self.device.op_counters.undo_pages.fetch_add(1, Relaxed);
         Ok(())
+    }
+
+    /// The fault code for a first write refused for `shortage`, with a log line saying why.
+    fn refuse_first_write(&self, shortage: Shortage) -> VmFault {
+        match shortage {
+            Shortage::OwnerShare => pr_warn!("region {}: its owner's other regions hold the owner's whole share of the undo area ({} slots): write refused with SIGBUS; PMSYNC or close them\n", self.index, self.device.undo_pool.share()),
+            Shortage::AreaFull => pr_warn!("region {}: undo area full (other owners' open regions hold every slot): write refused with SIGBUS\n", self.index),
+            Shortage::OutOfMemory => return VM_FAULT_OOM,
+        }
+        VM_FAULT_SIGBUS
+    }
+
+    /// After a shrink to `pages` pages has committed: the pages cut off lose their undo slots, on
+    /// persistent memory too, so that if the region grows again in this epoch their old contents
+    /// cannot come back at the next attach, and their new first writes save them again.
+    pub(crate) fn forget_cut_pages(&self, view: &mut View, pages: u64) {
+        let device = &self.device;
+        let uid = view.region.uid;
+        view.dirty.remove_from(pages, |slot| {
+            ops::forget_undo(&mut device.pm(), &device.layout, slot);
+            device.undo_pool.give_back(uid, &[slot]);
+        });
     }
 
     /// PMSYNC with the region's lock held: returns the epoch that is now durable.
@@ -140,7 +163,9 @@ impl OpenRegion {
         pm.fence();
         let committed = view.epoch;
         view.epoch = ops::advance_epoch(&mut pm, &self.device.layout, self.index, committed);
-        self.device.undo_pool.give_back(view.dirty.slots());
+        self.device
+            .undo_pool
+            .give_back(view.region.uid, view.dirty.slots());
         view.dirty.clear();
         counters.pages_written_back.fetch_add(written, Relaxed);
         counters.pmsyncs.fetch_add(1, Relaxed);
@@ -175,8 +200,9 @@ impl OpenRegion {
     }
 }
 
-/// PMSYNC of every region the calling process has a file descriptor open on (each once, however
-/// many descriptors it has); returns how many regions that was.
+/// PMSYNC of every region the calling process has a file descriptor open for writing on (each
+/// once, however many descriptors it has); returns how many regions that was. Regions it has open
+/// read-only are left alone: committing is a write.
 pub(crate) fn pmsync_all_open() -> Result<u64> {
     let mut seen: KVec<usize> = KVec::new();
     let mut next: c_uint = 0;

@@ -322,3 +322,62 @@ fn the_checker_catches_a_missing_fence() {
         "a dropped fence went unnoticed"
     );
 }
+
+/// A shrink cuts a dirty page off and forgets its slot; a grow in the same epoch gives the page
+/// back cleared. Whatever the crash after the forget, the grown page never holds its old bytes.
+#[test]
+fn a_forgotten_slot_never_restores_a_page_after_shrink_and_grow() {
+    let (mut pm, layout, r) = pmsync_setup();
+    first_writes(&mut pm, &layout, &r, &[3], 0xbb);
+    pm.settle();
+    let shrunk = Region {
+        array: 1,
+        ..region(&layout, 3)
+    };
+    ops::resize(&mut pm, &layout, 0, &shrunk, &[]);
+    pm.record();
+    ops::forget_undo(&mut pm, &layout, 0);
+    let grown = region(&layout, 4);
+    let fresh = Extent {
+        start: layout.data_start + 3,
+        pages: 1,
+    };
+    ops::resize(&mut pm, &layout, 0, &grown, &[fresh]);
+    let points = pm.take_points();
+    assert_no_violations(&points, &|s| match s.entry {
+        EntryState::Live { region, .. } if region == grown => s.pages[3] == page_of(0),
+        EntryState::Live { region, .. } => region == shrunk,
+        EntryState::Free { .. } => false,
+    });
+}
+
+/// A free entry whose bytes are not all zero (a deleted region's leftovers, or stray bytes) and
+/// whose epoch on persistent memory is past the one DRAM believes: create writes every byte and
+/// starts past both epochs, so the entry checks out and no old slot of the entry can match it.
+#[test]
+fn create_writes_the_whole_entry_and_starts_past_the_epoch_on_pm() {
+    use crate::table::{decode_entry, epoch_word, ENTRY_SIZE, EPOCH_OFFSET};
+    let (mut pm, layout) = formatted();
+    let base = layout.table_entry_offset(0);
+    let mut junk = [0x5au8; ENTRY_SIZE];
+    junk[496..504].copy_from_slice(&0u64.to_le_bytes()); // free: shape word zero
+    junk[EPOCH_OFFSET..].copy_from_slice(&epoch_word(0, 7).to_le_bytes());
+    pm.write(base, &junk);
+    pm.settle();
+    assert_eq!(
+        ops::read_entry(&pm, &layout, 0),
+        Ok(EntryState::Free { epoch: 7 })
+    );
+    let r = region(&layout, 2);
+    let epoch = ops::create(&mut pm, &layout, 0, &r, 3);
+    assert_eq!(epoch, 8, "past the epoch on PM, not the stale one given");
+    let mut e = [0u8; ENTRY_SIZE];
+    pm.read(base, &mut e);
+    assert_eq!(
+        decode_entry(0, &e),
+        Ok(EntryState::Live {
+            region: r,
+            epoch: 8
+        })
+    );
+}

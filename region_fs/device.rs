@@ -18,6 +18,7 @@ use crate::{
     ops,
     pmem::Pmem,
     region_file::OpenRegion,
+    sched,
     superblock::{Layout, Superblock, SuperblockError},
     table::{
         check_name, EntryError, EntryState, Extent, NameError, Region, EXTENTS, SIZE_PAGES_MAX,
@@ -26,7 +27,7 @@ use crate::{
     undo_pool::UndoPool,
 };
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use kernel::{new_mutex, prelude::*, str::BStr, sync::Arc, sync::ArcBorrow, sync::Mutex};
+use kernel::{new_mutex, prelude::*, sync::Arc, sync::ArcBorrow, sync::Mutex};
 
 /// Free-space storage in a kernel vector.
 pub(crate) struct ExtentVec(KVVec<Extent>);
@@ -54,27 +55,93 @@ impl ExtentList for ExtentVec {
     }
 }
 
+/// Whether files are open on a live region, and so where its epoch is kept: in exactly one place
+/// at any time (here, or in the open region's `View`), so that no copy of it can go stale.
+pub(crate) enum Use {
+    /// No file is open and nothing is uncommitted: the region's epoch is here.
+    Closed {
+        /// The region's epoch.
+        epoch: u64,
+    },
+    /// Files are open on the region: the epoch is the open region's (`OpenRegion::view`).
+    /// `region` is not an owning reference: the files own it.
+    Open {
+        /// The open region.
+        region: *const OpenRegion,
+        /// Files open on it (at least one).
+        files: u32,
+    },
+    /// The last file closed with stores not yet committed: the open region waits here, with its
+    /// epoch, dirty pages and undo slots (at most its owner's share), for the next open, or for
+    /// delete or unload (after which the next attach rolls the stores back).
+    Kept {
+        /// The open region, owned here.
+        region: Arc<OpenRegion>,
+    },
+}
+
 /// A live region's entry in DRAM.
 pub(crate) struct LiveSlot {
     /// What the table entry records.
     pub(crate) region: Region,
-    /// The region's epoch.
-    pub(crate) epoch: u64,
-    /// The open region, while `open_files > 0` or `kept` holds it: not an owning reference (the
-    /// files, or `kept`, own it).
-    open: *const OpenRegion,
-    /// Files open on the region.
-    open_files: u32,
-    /// The open region after its last file closed with stores not yet committed: its epoch, dirty
-    /// pages and undo slots wait here for the next open or PMSYNC (or for delete, or unload,
-    /// which leave the stores to be rolled back at the next attach).
-    kept: Option<Arc<OpenRegion>>,
+    /// Open or closed.
+    pub(crate) state: Use,
+    /// A resize is clearing new pages outside the table lock: other resizes, deletes and
+    /// formats wait for it (`EBUSY`).
+    busy: bool,
+}
+
+impl LiveSlot {
+    fn closed(region: Region, epoch: u64) -> Self {
+        Self {
+            region,
+            state: Use::Closed { epoch },
+            busy: false,
+        }
+    }
+
+    /// The open region, if files are open or it is kept.
+    fn open_region(&self) -> Option<&OpenRegion> {
+        match &self.state {
+            // SAFETY: an `Open` state's pointer is kept alive by the files until the state
+            // changes, and the caller holds the table lock, under which it changes.
+            Use::Open { region, .. } => Some(unsafe { &**region }),
+            Use::Kept { region } => Some(region),
+            Use::Closed { .. } => None,
+        }
+    }
+
+    /// The region's epoch, wherever it is kept.
+    fn epoch(&self) -> u64 {
+        match (&self.state, self.open_region()) {
+            (Use::Closed { epoch }, _) => *epoch,
+            (_, Some(r)) => r.epoch(),
+            (_, None) => 0,
+        }
+    }
+
+    fn open_files(&self) -> u32 {
+        match self.state {
+            Use::Open { files, .. } => files,
+            _ => 0,
+        }
+    }
 }
 
 /// One region table entry in DRAM.
+// Kept in place in the table's vector, never moved around: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Slot {
     /// No region; the entry's epoch.
     Free(u64),
+    /// A create is clearing the region's pages outside the table lock: the name and the pages
+    /// are taken, the entry on persistent memory is still free (with epoch `free_epoch`).
+    Creating {
+        /// The region being created.
+        region: Region,
+        /// The entry's epoch while free.
+        free_epoch: u64,
+    },
     /// A region.
     Live(LiveSlot),
 }
@@ -85,9 +152,9 @@ pub(crate) struct Table {
     slots: KVVec<Slot>,
 }
 
-// SAFETY: the raw `open` pointers in `LiveSlot` are only dereferenced under the table lock while
-// they are not null, when open files or `kept` keep the `OpenRegion` alive; moving the table
-// between threads does not affect that.
+// SAFETY: the raw `region` pointers in `Use::Open` are only dereferenced under the table lock,
+// while the files keep the `OpenRegion` alive; moving the table between threads does not affect
+// that. `OpenRegion` itself is `Send` and `Sync`.
 unsafe impl Send for Table {}
 
 impl Table {
@@ -108,11 +175,32 @@ impl Table {
             })
     }
 
+    /// Whether a region of that name exists or is being created.
+    fn name_taken(&self, name: &[u8]) -> bool {
+        self.slots.iter().any(|s| match s {
+            Slot::Live(l) => l.region.name() == name,
+            Slot::Creating { region, .. } => region.name() == name,
+            Slot::Free(_) => false,
+        })
+    }
+
     fn live_count(&self) -> u32 {
         self.slots
             .iter()
             .filter(|s| matches!(s, Slot::Live(_)))
             .count() as u32
+    }
+
+    fn release_extents(&mut self, extents: &[Extent]) {
+        for e in extents {
+            if self.free.release(*e).is_err() {
+                pr_err!(
+                    "freeing pages {}..{} found them free already\n",
+                    e.start,
+                    e.end()
+                );
+            }
+        }
     }
 }
 
@@ -140,7 +228,8 @@ pub(crate) struct RegionDevice {
     pub(crate) op_counters: OpCounters,
     #[pin]
     table: Mutex<Table>,
-    /// Free undo slots (lock-free: taken and given back under any lock).
+    /// Free undo slots, and what each owner's regions hold.
+    #[pin]
     pub(crate) undo_pool: UndoPool,
 }
 
@@ -259,13 +348,7 @@ impl RegionDevice {
                     for e in region.extents() {
                         used.push(*e, GFP_KERNEL)?;
                     }
-                    Slot::Live(LiveSlot {
-                        region,
-                        epoch,
-                        open: core::ptr::null(),
-                        open_files: 0,
-                        kept: None,
-                    })
+                    Slot::Live(LiveSlot::closed(region, epoch))
                 }
                 Err(err) => {
                     pr_err!(
@@ -320,13 +403,12 @@ impl RegionDevice {
                     ops::read_entry(&pm, &layout, index),
                     slots.get_mut(index as usize),
                 ) {
-                    l.epoch = epoch;
+                    l.state = Use::Closed { epoch };
                 }
             }
         }
 
         // After recovery no live epoch has an undo slot: every slot is free.
-        let undo_pool = UndoPool::new(layout.undo_slots)?;
         let table = Table { free, slots };
         let regions = table.live_count();
         let free_pages = table.free.free_pages();
@@ -338,7 +420,7 @@ impl RegionDevice {
                 pm_counters: counters,
                 op_counters: OpCounters::default(),
                 table <- new_mutex!(table),
-                undo_pool,
+                undo_pool <- UndoPool::new(layout.undo_slots),
             }),
             GFP_KERNEL,
         )?;
@@ -370,16 +452,17 @@ impl RegionDevice {
     }
 
     /// `REGION_IOC_FORMAT`: erases every region and writes a new, empty layout of the same
-    /// geometry. `CAP_SYS_ADMIN` only; `EBUSY` while any region is open or holds uncommitted
-    /// stores (their undo slots would otherwise be lost track of).
+    /// geometry. `CAP_SYS_ADMIN` only; `EBUSY` while any region is open, holds uncommitted stores,
+    /// or is being created or grown.
     pub(crate) fn format(&self) -> Result {
         caller::require_admin()?;
         let mut guard = self.table.lock();
         let t = &mut *guard;
-        if t.slots
-            .iter()
-            .any(|s| matches!(s, Slot::Live(l) if !l.open.is_null()))
-        {
+        if t.slots.iter().any(|s| match s {
+            Slot::Free(_) => false,
+            Slot::Creating { .. } => true,
+            Slot::Live(l) => l.busy || !matches!(l.state, Use::Closed { .. }),
+        }) {
             return Err(EBUSY);
         }
         let sb = Superblock::for_device(self.geometry.pages, uuid_now());
@@ -407,7 +490,8 @@ impl RegionDevice {
     }
 
     /// `REGION_IOC_CREATE`: a new region of `size` bytes (rounded up to pages), all zeros, owned
-    /// by the caller.
+    /// by the caller. The pages are cleared outside the table lock, in chunks (`EINTR` if the
+    /// caller is killed meanwhile: nothing is created then).
     pub(crate) fn create(&self, name: &[u8], size: u64, mode: u32) -> Result {
         if mode & !0o777 != 0 || size == 0 {
             return Err(EINVAL);
@@ -417,31 +501,67 @@ impl RegionDevice {
             return Err(EFBIG);
         }
         let (uid, gid) = (caller::uid(), caller::gid());
+        let (index, region) = {
+            let mut guard = self.table.lock();
+            let t = &mut *guard;
+            if t.name_taken(name) {
+                return Err(EEXIST);
+            }
+            let (index, free_epoch) = t
+                .slots
+                .iter()
+                .enumerate()
+                .find_map(|(i, s)| match s {
+                    Slot::Free(epoch) => Some((i as u32, *epoch)),
+                    _ => None,
+                })
+                .ok_or(ENOSPC)?;
+            let alloc = t.free.allocate(pages, EXTENTS).map_err(alloc_error)?;
+            let region = Region::new(name, uid, gid, mode, alloc.as_slice(), 0);
+            t.slots[index as usize] = Slot::Creating { region, free_epoch };
+            (index, region)
+        };
+        let cleared = self.clear_extents(region.extents());
         let mut guard = self.table.lock();
         let t = &mut *guard;
-        if t.find(name).is_some() {
-            return Err(EEXIST);
+        // Nothing else changes a `Creating` entry: format waits for it, and lookups skip it.
+        let free_epoch = match t.slots.get(index as usize) {
+            Some(Slot::Creating { free_epoch, .. }) => *free_epoch,
+            _ => return Err(EIO),
+        };
+        if let Err(e) = cleared {
+            t.slots[index as usize] = Slot::Free(free_epoch);
+            t.release_extents(region.extents());
+            return Err(e);
         }
-        let (index, free_epoch) = t
-            .slots
-            .iter()
-            .enumerate()
-            .find_map(|(i, s)| match s {
-                Slot::Free(epoch) => Some((i as u32, *epoch)),
-                Slot::Live(_) => None,
-            })
-            .ok_or(ENOSPC)?;
-        let alloc = t.free.allocate(pages, EXTENTS).map_err(alloc_error)?;
-        let region = Region::new(name, uid, gid, mode, alloc.as_slice(), 0);
-        let epoch = ops::create(&mut self.pm(), &self.layout, index, &region, free_epoch);
-        t.slots[index as usize] = Slot::Live(LiveSlot {
-            region,
-            epoch,
-            open: core::ptr::null(),
-            open_files: 0,
-            kept: None,
-        });
+        let epoch = ops::create_entry(&mut self.pm(), &self.layout, index, &region, free_epoch);
+        t.slots[index as usize] = Slot::Live(LiveSlot::closed(region, epoch));
         self.op_counters.regions_created.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Clears the pages of `extents` (not fenced: the entry's commit fences), a chunk at a time,
+    /// letting other tasks run between chunks; `EINTR` if the caller is killed meanwhile.
+    fn clear_extents(&self, extents: &[Extent]) -> Result {
+        let mut pm = self.pm();
+        for e in extents {
+            let mut done = 0;
+            while done < e.pages {
+                let n = (e.pages - done).min(CLEAR_CHUNK_PAGES);
+                ops::clear_pages(
+                    &mut pm,
+                    Extent {
+                        start: e.start + done,
+                        pages: n,
+                    },
+                );
+                done += n;
+                sched::cond_resched();
+                if sched::fatal_signal_pending() {
+                    return Err(EINTR);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -455,94 +575,88 @@ impl RegionDevice {
             caller::MAY_READ
         };
         caller::may_access(live.region.uid, live.region.gid, live.region.mode, want)?;
-        let region: Arc<OpenRegion> = if live.open.is_null() {
-            OpenRegion::new(self.into(), index, &live.region, live.epoch)?
-        } else {
-            // SAFETY: a non-null `open` points at the `OpenRegion` that open files or `kept` keep
-            // alive, and the table lock keeps them from going meanwhile.
-            unsafe { ArcBorrow::from_raw(live.open) }.into()
+        let region: Arc<OpenRegion> = match &live.state {
+            Use::Closed { epoch } => OpenRegion::new(self.into(), index, &live.region, *epoch)?,
+            // SAFETY: an `Open` state's pointer is kept alive by the files until the state
+            // changes, which needs the table lock we hold.
+            Use::Open { region, .. } => unsafe { ArcBorrow::from_raw(*region) }.into(),
+            Use::Kept { region } => region.clone(),
         };
-        live.open = Arc::as_ptr(&region);
-        live.open_files += 1;
-        match region.install_fd(write) {
-            Ok(fd) => {
-                // The file holds the region now.
-                live.kept = None;
-                Ok(fd)
-            }
-            Err(e) => {
-                live.open_files -= 1;
-                if live.open_files == 0 && live.kept.is_none() {
-                    live.open = core::ptr::null();
-                }
-                Err(e)
-            }
-        }
+        let fd = region.install_fd(write)?;
+        // The file holds the region now; a kept one is no longer kept.
+        live.state = Use::Open {
+            region: Arc::as_ptr(&region),
+            files: live.open_files() + 1,
+        };
+        Ok(fd)
     }
 
-    /// Called when a file open on `region` (table entry `index`) is closed. After the last one,
-    /// the entry keeps the region's epoch, and keeps the region itself while it holds stores not
-    /// yet committed.
+    /// Called when a file open on `region` (table entry `index`) is closed. After the last one
+    /// the entry takes the region's epoch back, or keeps the region itself while it holds stores
+    /// not yet committed (no file is left to add any meanwhile: the table lock is held).
     pub(crate) fn file_closed(&self, index: u32, region: &Arc<OpenRegion>) {
         let mut t = self.table.lock();
-        if let Some(Slot::Live(live)) = t.slots.get_mut(index as usize) {
-            live.open_files = live.open_files.saturating_sub(1);
-            if live.open_files == 0 {
-                if region.has_uncommitted_stores() {
-                    live.kept = Some(region.clone());
-                } else {
-                    live.open = core::ptr::null();
-                    live.epoch = region.epoch();
-                }
-            }
+        let Some(Slot::Live(live)) = t.slots.get_mut(index as usize) else {
+            return;
+        };
+        let Use::Open { files, .. } = &mut live.state else {
+            return;
+        };
+        *files = files.saturating_sub(1);
+        if *files > 0 {
+            return;
         }
+        let view = region.view.lock();
+        live.state = if view.dirty.is_empty() {
+            Use::Closed { epoch: view.epoch }
+        } else {
+            Use::Kept {
+                region: region.clone(),
+            }
+        };
     }
 
     /// At unload: lets go of the regions kept for their uncommitted stores, which the next attach
     /// rolls back. (They hold references to the device, which would otherwise never go.)
-    pub(crate) fn forget_uncommitted(&self) {
+    pub(crate) fn forget_kept(&self) {
         let mut t = self.table.lock();
         for slot in t.slots.iter_mut() {
             if let Slot::Live(live) = slot {
-                if live.kept.take().is_some() {
-                    live.open = core::ptr::null();
+                if let Use::Kept { region } = &live.state {
+                    let epoch = region.epoch();
+                    live.state = Use::Closed { epoch };
                 }
             }
         }
     }
 
     /// `REGION_IOC_DELETE`: the caller must own the region or have `CAP_SYS_ADMIN`, and no file
-    /// may be open on it (`EBUSY`).
+    /// may be open on it (`EBUSY`). A kept region's uncommitted stores go with it: the entry keeps
+    /// its true epoch, so that its undo slots never match a later region in the entry.
     pub(crate) fn delete(&self, name: &[u8]) -> Result {
         let mut guard = self.table.lock();
         let t = &mut *guard;
         let (index, live) = t.find(name).ok_or(ENOENT)?;
         caller::may_administer(live.region.uid)?;
-        if live.open_files > 0 {
+        if live.busy {
             return Err(EBUSY);
         }
-        let (region, epoch) = (live.region, live.epoch);
+        let epoch = match &live.state {
+            Use::Closed { epoch } => *epoch,
+            Use::Kept { region } => region.epoch(),
+            Use::Open { .. } => return Err(EBUSY),
+        };
+        let region = live.region;
         ops::delete(&mut self.pm(), &self.layout, index);
-        // Its uncommitted stores, if any, are gone with it: their undo slots are stale now.
-        if let Slot::Live(live) = &mut t.slots[index as usize] {
-            live.kept = None;
-        }
         t.slots[index as usize] = Slot::Free(epoch);
-        for e in region.extents() {
-            if t.free.release(*e).is_err() {
-                pr_err!(
-                    "region {:?}: freeing pages {}..{} found them free already\n",
-                    BStr::from_bytes(region.name()),
-                    e.start,
-                    e.end()
-                );
-            }
-        }
+        t.release_extents(region.extents());
         self.op_counters.regions_deleted.fetch_add(1, Relaxed);
         Ok(())
     }
 
-    /// `REGION_IOC_RESIZE`: grows with zeroed pages, or shrinks when no mapping covers the cut.
+    /// `REGION_IOC_RESIZE`: grows with zeroed pages (cleared outside the table lock), or shrinks
+    /// when no mapping covers the cut. Stores not yet committed to the pages that stay are kept
+    /// for the next PMSYNC; those to pages cut off go with the pages.
     pub(crate) fn resize(&self, name: &[u8], size: u64) -> Result {
         if size == 0 {
             return Err(EINVAL);
@@ -555,105 +669,55 @@ impl RegionDevice {
         let t = &mut *guard;
         let (index, live) = t.find(name).ok_or(ENOENT)?;
         caller::may_administer(live.region.uid)?;
+        if live.busy {
+            return Err(EBUSY);
+        }
         let old = live.region;
-        let open = live.open;
         if pages == old.size_pages {
             return Ok(());
         }
-        // SAFETY: a non-null `open` is kept alive by open files or `kept` while the table lock is
-        // held.
-        let open = unsafe { open.as_ref() };
-        let mut extents = [Extent::default(); EXTENTS];
-        let mut n = 0;
-        let mut fresh = [Extent::default(); EXTENTS];
-        let mut nfresh = 0;
-        let mut cut = [Extent::default(); EXTENTS];
-        let mut ncut = 0;
-        if pages > old.size_pages {
-            let room = EXTENTS - old.nr_extents;
-            let alloc = t
-                .free
-                .allocate(pages - old.size_pages, room.max(1))
-                .map_err(alloc_error)?;
-            extents[..old.nr_extents].copy_from_slice(old.extents());
-            n = old.nr_extents;
-            for e in alloc.as_slice() {
-                fresh[nfresh] = *e;
-                nfresh += 1;
-                if extents[n - 1].end() == e.start {
-                    extents[n - 1].pages += e.pages;
-                } else if n < EXTENTS {
-                    extents[n] = *e;
-                    n += 1;
-                } else {
-                    // Not mergeable and no slot left: give it all back.
-                    for f in &fresh[..nfresh] {
-                        let _ = t.free.release(*f);
-                    }
-                    return Err(ENOSPC);
-                }
+        if pages < old.size_pages {
+            if live.open_region().is_some_and(|r| r.mapped_from(pages)) {
+                return Err(EBUSY);
             }
-        } else {
-            if let Some(r) = open {
-                if r.mapped_from(pages) {
-                    return Err(EBUSY);
-                }
-            }
-            let mut left = pages;
-            for e in old.extents() {
-                if left >= e.pages {
-                    extents[n] = *e;
-                    n += 1;
-                    left -= e.pages;
-                } else {
-                    if left > 0 {
-                        extents[n] = Extent {
-                            start: e.start,
-                            pages: left,
-                        };
-                        n += 1;
-                    }
-                    cut[ncut] = Extent {
-                        start: e.start + left,
-                        pages: e.pages - left,
-                    };
-                    ncut += 1;
-                    left = 0;
-                }
-            }
+            let (resized, cut) = shrunk(&old, pages);
+            self.commit_resize(t, index, &resized, old.size_pages)?;
+            t.release_extents(cut.as_slice());
+            return Ok(());
         }
-        if let Some(r) = open {
-            if let Err(e) = r.prepare_size(pages) {
-                for f in &fresh[..nfresh] {
-                    let _ = t.free.release(*f);
-                }
-                return Err(e);
-            }
+        let (resized, fresh) = grown(&mut t.free, &old, pages)?;
+        if let Some(Slot::Live(l)) = t.slots.get_mut(index as usize) {
+            l.busy = true;
         }
-        let resized = Region::new(
-            old.name(),
-            old.uid,
-            old.gid,
-            old.mode,
-            &extents[..n],
-            1 - old.array,
-        );
-        ops::resize(
-            &mut self.pm(),
-            &self.layout,
-            index,
-            &resized,
-            &fresh[..nfresh],
-        );
-        if let Some(r) = open {
-            r.set_region(&resized, old.size_pages);
+        drop(guard);
+        let cleared = self.clear_extents(fresh.as_slice());
+        let mut guard = self.table.lock();
+        let t = &mut *guard;
+        // `busy` kept deletes, resizes and formats away: the entry is still this region.
+        if let Some(Slot::Live(l)) = t.slots.get_mut(index as usize) {
+            l.busy = false;
         }
-        if let Slot::Live(l) = &mut t.slots[index as usize] {
-            l.region = resized;
+        let committed =
+            cleared.and_then(|()| self.commit_resize(t, index, &resized, old.size_pages));
+        if committed.is_err() {
+            t.release_extents(fresh.as_slice());
         }
-        for e in &cut[..ncut] {
-            let _ = t.free.release(*e);
+        committed
+    }
+
+    /// Commits `resized` (from `old_pages` pages) to table entry `index` and to its open region.
+    fn commit_resize(&self, t: &mut Table, index: u32, resized: &Region, old_pages: u64) -> Result {
+        let Some(Slot::Live(live)) = t.slots.get_mut(index as usize) else {
+            return Err(EIO);
+        };
+        if let Some(r) = live.open_region() {
+            r.prepare_size(resized.size_pages)?;
         }
+        ops::resize_entry(&mut self.pm(), &self.layout, index, resized);
+        if let Some(r) = live.open_region() {
+            r.set_region(resized, old_pages);
+        }
+        live.region = *resized;
         Ok(())
     }
 
@@ -661,6 +725,7 @@ impl RegionDevice {
     pub(crate) fn stat(&self, name: &[u8]) -> Result<RegionStat> {
         let t = self.table.lock();
         let (index, live) = t.find(name).ok_or(ENOENT)?;
+        may_see(&live.region)?;
         Ok(stat_of(index, live))
     }
 
@@ -673,12 +738,15 @@ impl RegionDevice {
         }
     }
 
-    /// `REGION_IOC_LIST`: every region, in table order.
+    /// `REGION_IOC_LIST`: every region the caller may see (see [`may_see`]), in table order.
     pub(crate) fn list(&self) -> Result<KVVec<RegionStat>> {
         let t = self.table.lock();
         let mut out = KVVec::with_capacity(t.live_count() as usize, GFP_KERNEL)?;
         for (i, s) in t.slots.iter().enumerate() {
             if let Slot::Live(live) = s {
+                if may_see(&live.region).is_err() {
+                    continue;
+                }
                 out.push(stat_of(i as u32, live), GFP_KERNEL)?;
             }
         }
@@ -701,8 +769,10 @@ impl RegionDevice {
         out.table_entries = l.table_entries;
         out.undo_slots = l.undo_slots;
         out.regions = t.live_count();
+        out.undo_share = self.undo_pool.share();
         if !name.is_empty() {
             let (_, live) = t.find(name).ok_or(ENOENT)?;
+            may_see(&live.region)?;
             out.nr_extents = live.region.nr_extents as u32;
             for (o, e) in out.extents.iter_mut().zip(live.region.extents()) {
                 *o = RegionExtent {
@@ -739,15 +809,143 @@ fn alloc_error(err: AllocError) -> Error {
     }
 }
 
+/// Pages a create or grow clears between two looks at the scheduler and at fatal signals: 2 MiB.
+const CLEAR_CHUNK_PAGES: u64 = 512;
+
+/// Whether the caller may learn a region's details (stat, layout) or see it listed: its owner,
+/// anyone the mode lets read it, and `CAP_SYS_ADMIN`; `EACCES` for everyone else. That a name is
+/// taken is not secret (create says `EEXIST`, open `EACCES`), but size, owner, mode, epoch and
+/// extents are.
+fn may_see(region: &Region) -> Result {
+    if region.uid == caller::uid()
+        || caller::may_access(region.uid, region.gid, region.mode, caller::MAY_READ).is_ok()
+        || caller::require_admin().is_ok()
+    {
+        Ok(())
+    } else {
+        Err(EACCES)
+    }
+}
+
+/// `old` cut to its first `pages` pages (fewer than it has), in the extent array it does not use,
+/// and the extents cut off.
+fn shrunk(old: &Region, pages: u64) -> (Region, ExtentArray) {
+    let mut kept = ExtentArray::default();
+    let mut cut = ExtentArray::default();
+    let mut left = pages;
+    for e in old.extents() {
+        if left >= e.pages {
+            kept.push(*e);
+            left -= e.pages;
+        } else {
+            if left > 0 {
+                kept.push(Extent {
+                    start: e.start,
+                    pages: left,
+                });
+            }
+            cut.push(Extent {
+                start: e.start + left,
+                pages: e.pages - left,
+            });
+            left = 0;
+        }
+    }
+    let resized = Region::new(
+        old.name(),
+        old.uid,
+        old.gid,
+        old.mode,
+        kept.as_slice(),
+        1 - old.array,
+    );
+    (resized, cut)
+}
+
+/// `old` grown to `pages` pages (more than it has) with pages taken from `free`, in the extent
+/// array it does not use, and the extents new to it (to be cleared before the commit). Nothing is
+/// taken on failure.
+fn grown(
+    free: &mut FreeSpace<ExtentVec>,
+    old: &Region,
+    pages: u64,
+) -> Result<(Region, ExtentArray)> {
+    let room = EXTENTS - old.nr_extents;
+    let alloc = free
+        .allocate(pages - old.size_pages, room.max(1))
+        .map_err(alloc_error)?;
+    let mut all = ExtentArray::default();
+    let mut fresh = ExtentArray::default();
+    for e in old.extents() {
+        all.push(*e);
+    }
+    for e in alloc.as_slice() {
+        fresh.push(*e);
+        if !all.extend_last(*e) && !all.push(*e) {
+            // Not mergeable and no room left: give it all back.
+            for f in fresh.as_slice() {
+                let _ = free.release(*f);
+            }
+            for f in &alloc.as_slice()[fresh.as_slice().len()..] {
+                let _ = free.release(*f);
+            }
+            return Err(ENOSPC);
+        }
+    }
+    let resized = Region::new(
+        old.name(),
+        old.uid,
+        old.gid,
+        old.mode,
+        all.as_slice(),
+        1 - old.array,
+    );
+    Ok((resized, fresh))
+}
+
+/// Up to [`EXTENTS`] extents on the stack.
+#[derive(Default)]
+struct ExtentArray {
+    extents: [Extent; EXTENTS],
+    len: usize,
+}
+
+impl ExtentArray {
+    /// Appends `e`; `false` when full.
+    fn push(&mut self, e: Extent) -> bool {
+        match self.extents.get_mut(self.len) {
+            Some(slot) => {
+                *slot = e;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Merges `e` into the last extent when it follows it; `false` otherwise.
+    fn extend_last(&mut self, e: Extent) -> bool {
+        match self
+            .len
+            .checked_sub(1)
+            .and_then(|i| self.extents.get_mut(i))
+        {
+            Some(last) if last.end() == e.start => {
+                last.pages += e.pages;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn as_slice(&self) -> &[Extent] {
+        &self.extents[..self.len]
+    }
+}
+
 fn stat_of(index: u32, live: &LiveSlot) -> RegionStat {
     let r = &live.region;
-    let epoch = if !live.open.is_null() {
-        // SAFETY: a non-null `open` is kept alive by open files or `kept` while the caller holds
-        // the table lock.
-        unsafe { (*live.open).epoch() }
-    } else {
-        live.epoch
-    };
+    let epoch = live.epoch();
     let mut name = [0u8; REGION_NAME_MAX];
     name[..r.name_len].copy_from_slice(r.name());
     RegionStat {
@@ -759,7 +957,7 @@ fn stat_of(index: u32, live: &LiveSlot) -> RegionStat {
         mode: r.mode,
         index,
         nr_extents: r.nr_extents as u32,
-        open_files: live.open_files,
+        open_files: live.open_files(),
         reserved: [0; 4],
     }
 }

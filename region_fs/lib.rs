@@ -28,6 +28,8 @@ pub mod superblock;
 pub mod table;
 #[path = "undo.rs"]
 pub mod undo;
+#[path = "undo_share.rs"]
+pub mod undo_share;
 
 /// The host's free-space storage: a `Vec` (the module uses a `KVVec`, in `device.rs`).
 impl alloc::ExtentList for std_alloc::vec::Vec<table::Extent> {

@@ -42,9 +42,8 @@ pub fn read_entry<P: Pm>(pm: &P, layout: &Layout, index: u32) -> Result<EntrySta
     decode_entry(index, &e)
 }
 
-/// Creates `region` in the free entry `index`, whose epoch is `free_epoch`: writes its fields
-/// and an epoch one past `free_epoch`, clears its pages, then commits the shape word. Returns the
-/// region's first epoch.
+/// Creates `region` in the free entry `index`, whose epoch is `free_epoch`: clears its pages
+/// ([`clear_pages`]), then writes the entry ([`create_entry`]). Returns the region's first epoch.
 pub fn create<P: Pm>(
     pm: &mut P,
     layout: &Layout,
@@ -52,20 +51,45 @@ pub fn create<P: Pm>(
     region: &Region,
     free_epoch: u64,
 ) -> u64 {
+    for e in region.extents() {
+        clear_pages(pm, *e);
+    }
+    create_entry(pm, layout, index, region, free_epoch)
+}
+
+/// Clears the pages of `extent` and writes them back (not fenced: the commit that makes them part
+/// of a region fences first). The module calls it in bounded chunks, outside its locks.
+pub fn clear_pages<P: Pm>(pm: &mut P, extent: Extent) {
+    pm.zero(extent.start * PAGE_SIZE, extent.pages * PAGE_SIZE);
+    pm.writeback(extent.start * PAGE_SIZE, extent.pages * PAGE_SIZE);
+}
+
+/// Writes `region` into the free entry `index` (every byte before the commit words, whatever the
+/// entry held) with an epoch past both `free_epoch` and the epoch the entry holds on persistent
+/// memory, fences (which also orders the pages [`clear_pages`] cleared), then commits the shape
+/// word. Returns the region's first epoch. Taking the larger epoch means a stale epoch kept in
+/// DRAM can never let a new region start at an epoch some old undo slot of this entry carries.
+pub fn create_entry<P: Pm>(
+    pm: &mut P,
+    layout: &Layout,
+    index: u32,
+    region: &Region,
+    free_epoch: u64,
+) -> u64 {
     let base = layout.table_entry_offset(index);
-    let mut entry = [0u8; ENTRY_SIZE];
-    pm.read(base, &mut entry);
-    table::write_region_fields(&mut entry, region);
+    let mut old = [0u8; ENTRY_SIZE];
+    pm.read(base, &mut old);
+    let on_pm = match decode_entry(index, &old) {
+        Ok(EntryState::Free { epoch }) => epoch,
+        _ => 0,
+    };
+    let entry = table::new_entry_fields(region);
     pm.write(base, &entry[..table::SHAPE_OFFSET]);
-    let epoch = free_epoch + 1;
+    let epoch = free_epoch.max(on_pm) + 1;
     pm.store8(
         base + table::EPOCH_OFFSET as u64,
         table::epoch_word(index, epoch),
     );
-    for e in region.extents() {
-        pm.zero(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
-        pm.writeback(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
-    }
     pm.writeback(base, ENTRY_SIZE as u64);
     pm.fence();
     pm.commit8(
@@ -87,15 +111,20 @@ pub fn delete<P: Pm>(pm: &mut P, layout: &Layout, index: u32) {
 /// Gives the region in entry `index` the extents of `resized`, which must use the extent array
 /// `current` does not; `fresh` are the extents new to the region, which are cleared first.
 pub fn resize<P: Pm>(pm: &mut P, layout: &Layout, index: u32, resized: &Region, fresh: &[Extent]) {
+    for e in fresh {
+        clear_pages(pm, *e);
+    }
+    resize_entry(pm, layout, index, resized);
+}
+
+/// Writes the extent array of `resized` (the one not in use), fences (which also orders the
+/// pages [`clear_pages`] cleared for it), then commits the shape word that selects it.
+pub fn resize_entry<P: Pm>(pm: &mut P, layout: &Layout, index: u32, resized: &Region) {
     let base = layout.table_entry_offset(index);
     let mut entry = [0u8; ENTRY_SIZE];
     table::write_extents(&mut entry, resized);
     let range = table::extent_array_range(resized.array);
     pm.write(base + range.start as u64, &entry[range.clone()]);
-    for e in fresh {
-        pm.zero(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
-        pm.writeback(e.start * PAGE_SIZE, e.pages * PAGE_SIZE);
-    }
     pm.writeback(base + range.start as u64, range.len() as u64);
     pm.fence();
     pm.commit8(
@@ -129,6 +158,15 @@ pub fn save_undo<P: Pm>(
     pm.persist(data, PAGE_SIZE);
     let h = layout.undo_header_offset(slot);
     pm.write(h, &header.encode());
+    pm.persist(h, undo::HEADER_SIZE as u64);
+}
+
+/// Empties undo slot `slot` (its header becomes zero, which never checks out), persisted: for a
+/// page a shrink cut off, whose saved contents must not come back if the region grows again in
+/// the same epoch.
+pub fn forget_undo<P: Pm>(pm: &mut P, layout: &Layout, slot: u32) {
+    let h = layout.undo_header_offset(slot);
+    pm.zero(h, undo::HEADER_SIZE as u64);
     pm.persist(h, undo::HEADER_SIZE as u64);
 }
 

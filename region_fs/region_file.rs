@@ -156,11 +156,6 @@ impl OpenRegion {
         self.view.lock().epoch
     }
 
-    /// Whether stores since the last commit hold undo slots.
-    pub(crate) fn has_uncommitted_stores(&self) -> bool {
-        !self.view.lock().dirty.is_empty()
-    }
-
     /// Makes room in the dirty bitmap for `pages` pages, before a resize commits.
     pub(crate) fn prepare_size(&self, pages: u64) -> Result {
         self.view.lock().dirty.grow(pages)
@@ -197,14 +192,18 @@ impl OpenRegion {
         }
     }
 
-    /// Takes the region's new extents after a resize from `old_pages` pages: faults see the new
-    /// size from now on, and any mapping of a page beyond it (one that raced with the resize) is
-    /// removed before its pages can be reused.
+    /// Takes the region's new extents after a resize from `old_pages` pages has committed: faults
+    /// see the new size from now on, the pages a shrink cut off lose their undo slots (see
+    /// [`OpenRegion::forget_cut_pages`]), and any mapping of a page beyond the new size (one that
+    /// raced with the resize) is removed before its pages can be reused.
     pub(crate) fn set_region(&self, region: &Region, old_pages: u64) {
         let new_pages = region.size_pages;
         {
             let mut view = self.view.lock();
             view.region = *region;
+            if new_pages < old_pages {
+                self.forget_cut_pages(&mut view, new_pages);
+            }
         }
         // SAFETY: `self.inode` is live (type invariant).
         unsafe { region_inode_set_size(self.inode, new_pages * crate::geometry::PAGE_SIZE) };
@@ -253,7 +252,8 @@ impl OpenRegion {
         }
     }
 
-    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+    /// An ioctl on a file of this region, opened for writing if `writable`.
+    fn ioctl(&self, cmd: u32, arg: usize, writable: bool) -> Result<isize> {
         match cmd {
             REGION_IOC_FSTAT => {
                 let stat: RegionStat = self.device.stat_index(self.index)?;
@@ -263,6 +263,11 @@ impl OpenRegion {
                 Ok(0)
             }
             REGION_IOC_PMSYNC => {
+                // Committing is a write: a read-only descriptor must not make a writer's
+                // half-done stores durable.
+                if !writable {
+                    return Err(EBADF);
+                }
                 let epoch = self.pmsync();
                 UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<u64>())
                     .writer()
@@ -296,8 +301,11 @@ impl PinnedDrop for OpenRegion {
     fn drop(self: Pin<&mut Self>) {
         // Dropped with undo slots only when the region was deleted (they are stale) or the module
         // is unloading (the next attach rolls them back); either way the pool may have them.
-        let slots = self.view.lock().dirty.take_slots();
-        self.device.undo_pool.give_back(&slots);
+        let mut view = self.view.lock();
+        let uid = view.region.uid;
+        let slots = view.dirty.take_slots();
+        drop(view);
+        self.device.undo_pool.give_back(uid, &slots);
         // SAFETY: the reference taken in `new` (type invariant), released once, here.
         unsafe { region_inode_put(self.inode) };
     }
@@ -339,12 +347,12 @@ extern "C" fn region_rs_pfn_mkwrite(private: *mut c_void, vma: *mut c_void, pgof
 #[no_mangle]
 extern "C" fn region_rs_ioctl(
     private: *mut c_void,
-    _file: *mut c_void,
     cmd: c_uint,
     arg: c_ulong,
+    writable: bool,
 ) -> c_long {
     // SAFETY: regionfs.c passes the private data of the file the ioctl is made on.
-    match unsafe { borrow(private) }.ioctl(cmd, arg) {
+    match unsafe { borrow(private) }.ioctl(cmd, arg, writable) {
         Ok(v) => v as c_long,
         Err(e) => e.to_errno() as c_long,
     }

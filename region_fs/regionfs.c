@@ -189,7 +189,7 @@ static int region_file_release(struct inode *inode, struct file *file)
 
 static long region_file_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	return region_rs_ioctl(file->private_data, file, cmd, arg);
+	return region_rs_ioctl(file->private_data, cmd, arg, file->f_mode & FMODE_WRITE);
 }
 
 /*
@@ -251,12 +251,15 @@ struct region_found {
 	unsigned int fd;
 };
 
-/* iterate_fd() callback (under the file table's spinlock): stops at the first region file. */
+/*
+ * iterate_fd() callback (under the file table's spinlock): stops at the first region file open
+ * for writing (committing is a write; read-only descriptors are passed over).
+ */
 static int region_match_file(const void *arg, struct file *file, unsigned int fd)
 {
 	struct region_found *found = (struct region_found *)arg;
 
-	if (file->f_op != &region_fops)
+	if (file->f_op != &region_fops || !(file->f_mode & FMODE_WRITE))
 		return 0;
 	get_file(file);
 	found->file = file;
@@ -265,7 +268,7 @@ static int region_match_file(const void *arg, struct file *file, unsigned int fd
 }
 
 /*
- * The next region file the calling process has open at a descriptor >= *@next: returns its
+ * The next region file the calling process has open for writing at a descriptor >= *@next: returns its
  * private data and stores a reference to the file in *@file (drop it with region_put_file()), and
  * moves *@next past it; NULL when there is none.
  */
@@ -284,4 +287,16 @@ void *region_next_open_region(unsigned int *next, struct file **file)
 void region_put_file(struct file *file)
 {
 	fput(file);
+}
+
+/* Lets other tasks run during a long loop; process context, no spinlock held. */
+void region_cond_resched(void)
+{
+	cond_resched();
+}
+
+/* Whether the calling task has been killed: long loops stop early then. */
+bool region_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
 }

@@ -23,12 +23,14 @@ unsigned long region_unmap_pages_in(struct inode *inode, u64 first, u64 count,
 				    const unsigned long *vmas, size_t n);
 void *region_next_open_region(unsigned int *next, struct file **file);
 void region_put_file(struct file *file);
+void region_cond_resched(void);
+bool region_fatal_signal_pending(void);
 
 /* Provided by Rust (region_fs/region_file.rs). */
 vm_fault_t region_rs_fault(void *region, struct vm_area_struct *vma, struct vm_fault *vmf,
 			   u64 pgoff, bool write);
 vm_fault_t region_rs_pfn_mkwrite(void *region, struct vm_area_struct *vma, u64 pgoff);
-long region_rs_ioctl(void *region, struct file *file, unsigned int cmd, unsigned long arg);
+long region_rs_ioctl(void *region, unsigned int cmd, unsigned long arg, bool writable);
 void region_rs_release(void *region);
 void region_rs_vma_opened(void *region, struct vm_area_struct *vma, u64 pgoff, u64 pages,
 			  bool copied);

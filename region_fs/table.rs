@@ -248,6 +248,15 @@ pub fn write_region_fields(entry: &mut [u8; ENTRY_SIZE], region: &Region) {
     write_extents(entry, region);
 }
 
+/// The bytes of a new entry for `region` before its commit words: every byte defined (identity,
+/// extents, zeros elsewhere), whatever the entry held before, so that a free entry with stray
+/// bytes never leaks them into a live one (nothing read from persistent memory is kept).
+pub fn new_entry_fields(region: &Region) -> [u8; ENTRY_SIZE] {
+    let mut entry = [0u8; ENTRY_SIZE];
+    write_region_fields(&mut entry, region);
+    entry
+}
+
 /// Writes only the extent array `region` selects: what resize writes before the shape word.
 pub fn write_extents(entry: &mut [u8; ENTRY_SIZE], region: &Region) {
     let base = OFF_EXTENTS[region.array];

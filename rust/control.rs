@@ -16,7 +16,7 @@ use crate::{
 };
 use kernel::{
     container_of,
-    fs::File,
+    fs::{file::flags, File},
     miscdevice::{MiscDevice, MiscDeviceRegistration},
     prelude::*,
     sync::Arc,
@@ -44,9 +44,13 @@ impl MiscDevice for ControlFile {
         Ok(KBox::new(Self { device }, GFP_KERNEL)?)
     }
 
-    fn ioctl(me: &ControlFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(me: &ControlFile, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let arg = UserPtr::from_addr(arg);
         let dev = &me.device;
+        // Changing what regions exist is a write: it needs the device opened for writing.
+        if CHANGES_REGIONS.contains(&cmd) && !opened_for_writing(file) {
+            return Err(EBADF);
+        }
         match cmd {
             REGION_IOC_DEVICE_INFO => {
                 let mut info: RegionDeviceInfo = read_in(arg)?;
@@ -134,6 +138,20 @@ impl MiscDevice for ControlFile {
             _ => Err(ENOTTY),
         }
     }
+}
+
+/// The control ioctls that create, change or erase regions: `EBADF` on a descriptor of
+/// `/dev/region` opened read-only.
+const CHANGES_REGIONS: [u32; 4] = [
+    REGION_IOC_CREATE,
+    REGION_IOC_DELETE,
+    REGION_IOC_RESIZE,
+    REGION_IOC_FORMAT,
+];
+
+/// Whether `file` was opened for writing (`O_WRONLY` or `O_RDWR`).
+fn opened_for_writing(file: &File) -> bool {
+    file.flags() & flags::O_ACCMODE != flags::O_RDONLY
 }
 
 /// Reads the ioctl's structure from user memory.

@@ -24,6 +24,7 @@ mod control;
 mod dax_pm;
 mod errname;
 mod pmem;
+mod sched;
 mod uapi;
 
 // The region manager and its pseudo file system: kernel-only.
@@ -70,6 +71,9 @@ mod table;
 #[allow(unreachable_pub, dead_code)]
 #[path = "../region_fs/undo.rs"]
 mod undo;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../region_fs/undo_share.rs"]
+mod undo_share;
 
 use control::ControlFile;
 use device::{Format, RegionDevice};
@@ -118,7 +122,7 @@ impl kernel::InPlaceModule for RegionModule {
 #[pinned_drop]
 impl PinnedDrop for RegionModule {
     fn drop(self: Pin<&mut Self>) {
-        self.device.forget_uncommitted();
+        self.device.forget_kept();
     }
 }
 

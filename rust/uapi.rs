@@ -34,7 +34,7 @@ user_struct! {
     RegionListArgs = 8 + 4 + 4 + 2 * 8;
     RegionResizeArgs = 64 + 8 + 3 * 8;
     RegionExtent = 16;
-    RegionLayout = 64 + 9 * 8 + 4 * 4 + 12 * 16 + 4 * 8;
+    RegionLayout = 64 + 9 * 8 + 4 * 4 + 12 * 16 + 2 * 4 + 3 * 8;
     RegionCounters = 16 * 8;
     RegionFormatArgs = 4 + 4 + 3 * 8;
 }

@@ -75,6 +75,8 @@ int main(void)
 	FIELD(region_layout, regions);
 	FIELD(region_layout, nr_extents);
 	FIELD(region_layout, extents);
+	FIELD(region_layout, undo_share);
+	FIELD(region_layout, reserved32);
 	FIELD(region_layout, reserved);
 	SIZE(region_counters);
 	FIELD(region_counters, lines_written_back);

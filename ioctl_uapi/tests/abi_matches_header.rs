@@ -247,6 +247,14 @@ fn rust_facts() -> BTreeMap<String, u64> {
         offset_of!(RegionLayout, extents) as u64,
     );
     put(
+        "offsetof region_layout.undo_share",
+        offset_of!(RegionLayout, undo_share) as u64,
+    );
+    put(
+        "offsetof region_layout.reserved32",
+        offset_of!(RegionLayout, reserved32) as u64,
+    );
+    put(
         "offsetof region_layout.reserved",
         offset_of!(RegionLayout, reserved) as u64,
     );

@@ -348,17 +348,17 @@ TEST_F(sync, deleting_a_region_with_uncommitted_stores_frees_its_undo_slots)
 		close(r);
 		region_delete(self->dev, "leak");
 	}
-	/* A writer that needs every slot still gets them all. */
-	r = make_region(self->dev, "after", (l.undo_slots - 1) * PAGE);
+	/* A writer that needs its owner's whole share of slots still gets it. */
+	r = make_region(self->dev, "after", l.undo_share * PAGE);
 	ASSERT_LE(0, r);
 	p = map_writable(r);
 	ASSERT_NE(MAP_FAILED, p);
 	a = counters(self->dev);
-	for (i = 0; i < l.undo_slots - 1; i++)
+	for (i = 0; i < l.undo_share; i++)
 		p[i * PAGE] = 2;
 	b = counters(self->dev);
 	EXPECT_EQ(0U, b.pmsyncs - a.pmsyncs) TH_LOG("undo slots leaked: an automatic commit was needed");
-	munmap(p, (l.undo_slots - 1) * PAGE);
+	munmap(p, l.undo_share * PAGE);
 	close(r);
 	region_delete(self->dev, "after");
 }

@@ -48,7 +48,7 @@ static int open_fd(const char *name, int writable)
 static unsigned long long pmsync(const char *name)
 {
 	uint64_t epoch;
-	int fd = open_fd(name, 0);
+	int fd = open_fd(name, 1);
 
 	if (region_pmsync(fd, &epoch))
 		fail("PMSYNC", name);

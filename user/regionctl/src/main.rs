@@ -62,7 +62,8 @@ enum Command {
         #[arg(value_parser = parse_size)]
         size: u64,
     },
-    /// PMSYNC a region: make every process's stores to it durable, atomically.
+    /// PMSYNC a region: make every process's stores to it durable, atomically (needs write
+    /// permission: committing is a write).
     Sync {
         /// The region.
         name: String,
@@ -175,7 +176,7 @@ fn run(cli: &Cli) -> io::Result<()> {
             println!("region '{name}' is now {}", human(dev.stat(name)?.size));
         }
         Command::Sync { name } => {
-            let epoch = dev.open_region(name, Access::ReadOnly)?.pmsync()?;
+            let epoch = dev.open_region(name, Access::ReadWrite)?.pmsync()?;
             println!("region '{name}': PMSYNC committed epoch {epoch}");
         }
         Command::Layout { name } => {
