@@ -12,6 +12,7 @@
 //!
 //! A [`DirtySet`] lives inside its region's `View` and is only touched under that lock.
 
+use crate::{alloc::OutOfMemory, epoch_state::DirtyPages};
 use kernel::prelude::*;
 
 /// The pages written in the current epoch of one region.
@@ -114,11 +115,38 @@ impl DirtySet {
     }
 
     /// Takes the undo slots out of the set (when the region goes away), leaving it empty.
+    /// (Listed after the [`DirtyPages`] methods, which the epoch's state machine calls.)
     pub(crate) fn take_slots(&mut self) -> KVVec<u32> {
         self.pages.clear();
         for w in self.bitmap.iter_mut() {
             *w = 0;
         }
         core::mem::take(&mut self.slots)
+    }
+}
+
+impl DirtyPages for DirtySet {
+    fn contains(&self, page: u64) -> bool {
+        DirtySet::contains(self, page)
+    }
+
+    fn insert(&mut self, page: u64, slot: u32) -> Result<(), OutOfMemory> {
+        DirtySet::insert(self, page, slot).map_err(|_| OutOfMemory)
+    }
+
+    fn pages(&self) -> &[u64] {
+        DirtySet::pages(self)
+    }
+
+    fn slots(&self) -> &[u32] {
+        DirtySet::slots(self)
+    }
+
+    fn clear(&mut self) {
+        DirtySet::clear(self)
+    }
+
+    fn remove_from(&mut self, first: u64, forget: impl FnMut(u32)) {
+        DirtySet::remove_from(self, first, forget)
     }
 }

@@ -25,15 +25,12 @@
 //! unmapping (i_mmap_rwsem, page table locks) after `view`. The undo slot pool takes no lock.
 
 use crate::{
-    geometry::PAGE_SIZE,
-    ops,
-    pm::Pm,
+    epoch_state::{Commit, FirstWrite, Refused},
     region_file::{
         borrow, region_unmap_pages, region_unmap_pages_in, OpenRegion, View, VmFault, VM_FAULT_OOM,
         VM_FAULT_SIGBUS,
     },
-    undo::UndoHeader,
-    undo_share::{on_shortage, OnShortage, Shortage},
+    undo_share::Shortage,
 };
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::{
@@ -54,48 +51,43 @@ extern "C" {
 }
 
 impl OpenRegion {
-    /// Before the first write to page `pgoff` (device page `page`) in this epoch: saves its
-    /// committed contents to an undo slot and persists it. With no free slot, commits the region
-    /// first (an automatic PMSYNC), which frees this region's slots.
-    pub(crate) fn save_first_write(
-        &self,
-        view: &mut View,
-        pgoff: u64,
-        page: u64,
-    ) -> Result<(), VmFault> {
-        if view.dirty.contains(pgoff) {
-            return Ok(());
-        }
-        let pool = &self.device.undo_pool;
-        let uid = view.region.uid;
-        let slot = match pool.take_for(uid) {
-            Ok(slot) => slot,
-            Err(shortage) => match on_shortage(shortage, view.dirty.slots().len()) {
-                OnShortage::CommitOwnRegion => {
-                    self.commit(view);
-                    pool.take_for(uid).map_err(|_| VM_FAULT_SIGBUS)?
-                }
-                OnShortage::Refuse => return Err(self.refuse_first_write(shortage)),
-            },
-        };
-        if view.dirty.insert(pgoff, slot).is_err() {
-            pool.give_back(uid, &[slot]);
-            return Err(VM_FAULT_OOM);
-        }
-        let header = UndoHeader {
-            region: self.index,
-            page: pgoff,
-            epoch: view.epoch,
-        };
-        ops::save_undo(
-            &mut self.device.pm(),
-            &self.device.layout,
-            slot,
-            &header,
-            page,
+    /// Before the first write to page `pgoff` in this epoch: saves its committed contents to an
+    /// undo slot and persists it (`epoch_state.rs` decides; with the owner's share or the area
+    /// used up it commits the region first, an automatic PMSYNC).
+    pub(crate) fn save_first_write(&self, view: &mut View, pgoff: u64) -> Result<(), VmFault> {
+        let device = &self.device;
+        let View {
+            region,
+            epoch,
+            writers,
+            writers_lost,
+            untracked,
+            ..
+        } = view;
+        let all = *writers_lost || *untracked > 0;
+        let saved = epoch.first_write(
+            &mut device.pm(),
+            &device.layout,
+            self.index,
+            region,
+            pgoff,
+            &device.undo_pool,
+            |pages| self.quiesce(pages, writers, all),
         );
-        self.device.op_counters.undo_pages.fetch_add(1, Relaxed);
-        Ok(())
+        match saved {
+            Ok(FirstWrite::AlreadySaved) => Ok(()),
+            Ok(FirstWrite::Saved { committed }) => {
+                if let Some(c) = committed {
+                    writers.clear();
+                    *writers_lost = false;
+                    self.count_commit(c);
+                }
+                device.op_counters.undo_pages.fetch_add(1, Relaxed);
+                Ok(())
+            }
+            Err(Refused::OutOfRange) => Err(VM_FAULT_SIGBUS),
+            Err(Refused::Shortage(shortage)) => Err(self.refuse_first_write(shortage)),
+        }
     }
 
     /// The fault code for a first write refused for `shortage`, with a log line saying why.
@@ -108,79 +100,79 @@ impl OpenRegion {
         VM_FAULT_SIGBUS
     }
 
-    /// After a shrink to `pages` pages has committed: the pages cut off lose their undo slots, on
-    /// persistent memory too, so that if the region grows again in this epoch their old contents
-    /// cannot come back at the next attach, and their new first writes save them again.
+    /// After a shrink to `pages` pages has committed: the pages cut off lose their undo slots
+    /// (see `EpochState::forget_from`).
     pub(crate) fn forget_cut_pages(&self, view: &mut View, pages: u64) {
         let device = &self.device;
         let uid = view.region.uid;
-        view.dirty.remove_from(pages, |slot| {
-            ops::forget_undo(&mut device.pm(), &device.layout, slot);
-            device.undo_pool.give_back(uid, &[slot]);
-        });
+        view.epoch.forget_from(
+            &mut device.pm(),
+            &device.layout,
+            uid,
+            pages,
+            &device.undo_pool,
+        );
     }
 
     /// PMSYNC with the region's lock held: returns the epoch that is now durable.
     pub(crate) fn commit(&self, view: &mut View) -> u64 {
-        if view.dirty.is_empty() {
-            // Nothing was written since the last commit: that snapshot is the current state.
-            return view.epoch - 1;
+        let device = &self.device;
+        let View {
+            region,
+            epoch,
+            writers,
+            writers_lost,
+            untracked,
+            ..
+        } = view;
+        let all = *writers_lost || *untracked > 0;
+        let c = epoch.commit(
+            &mut device.pm(),
+            &device.layout,
+            self.index,
+            region,
+            &device.undo_pool,
+            |pages| self.quiesce(pages, writers, all),
+        );
+        if c.advanced {
+            writers.clear();
+            *writers_lost = false;
+            self.count_commit(c);
         }
+        c.epoch
+    }
+
+    fn count_commit(&self, c: Commit) {
         let counters = &self.device.op_counters;
-        // No CPU may store to a dirty page from here on: remove their writable mappings.
-        let pages = view.dirty.pages();
+        counters
+            .pages_written_back
+            .fetch_add(c.pages_written, Relaxed);
+        counters.pmsyncs.fetch_add(1, Relaxed);
+    }
+
+    /// No CPU may store to a dirty page from here on: removes the writable mappings of `pages`
+    /// in the mappings listed in `writers` (in every mapping if `all`), one by one for a few
+    /// pages, over their whole span otherwise.
+    fn quiesce(&self, pages: &[u64], writers: &[usize], all: bool) {
         if pages.len() <= UNMAP_ONE_BY_ONE {
             for &p in pages {
-                self.unmap_writers(view, p, 1);
+                self.unmap_writers(writers, all, p, 1);
             }
         } else {
             let first = pages.iter().copied().min().unwrap_or(0);
             let last = pages.iter().copied().max().unwrap_or(0);
-            self.unmap_writers(view, first, last - first + 1);
+            self.unmap_writers(writers, all, first, last - first + 1);
         }
-        view.writers.clear();
-        view.writers_lost = false;
-        let mut pm = self.device.pm();
-        let mut written = 0;
-        // Device pages that follow each other in fault order are written back in one call.
-        let mut run: Option<(u64, u64)> = None;
-        for &p in pages {
-            if let Some(page) = view.region.device_page(p) {
-                written += 1;
-                run = match run {
-                    Some((first, count)) if first + count == page => Some((first, count + 1)),
-                    Some((first, count)) => {
-                        pm.writeback(first * PAGE_SIZE, count * PAGE_SIZE);
-                        Some((page, 1))
-                    }
-                    None => Some((page, 1)),
-                };
-            }
-        }
-        if let Some((first, count)) = run {
-            pm.writeback(first * PAGE_SIZE, count * PAGE_SIZE);
-        }
-        pm.fence();
-        let committed = view.epoch;
-        view.epoch = ops::advance_epoch(&mut pm, &self.device.layout, self.index, committed);
-        self.device
-            .undo_pool
-            .give_back(view.region.uid, view.dirty.slots());
-        view.dirty.clear();
-        counters.pages_written_back.fetch_add(written, Relaxed);
-        counters.pmsyncs.fetch_add(1, Relaxed);
-        committed
     }
 
-    /// Removes the page table entries of pages `[first, first + count)` from every mapping that
-    /// may hold them writable (every mapping, if one was not recorded): one TLB shootdown round.
-    fn unmap_writers(&self, view: &View, first: u64, count: u64) {
+    /// Removes the page table entries of pages `[first, first + count)` from the mappings in
+    /// `writers` (from every mapping if `all`): one TLB shootdown round.
+    fn unmap_writers(&self, writers: &[usize], all: bool, first: u64, count: u64) {
         let counters = &self.device.op_counters;
-        if view.writers_lost || view.has_untracked_mappings() {
+        if all {
             // SAFETY: `self.inode` is live (type invariant of `OpenRegion`).
             unsafe { region_unmap_pages(self.inode, first, count) };
         } else {
-            let writers = &view.writers;
             // SAFETY: `self.inode` is live (type invariant of `OpenRegion`), and `writers` is
             // valid for reads of its length for the call.
             let unmapped = unsafe {

@@ -14,7 +14,11 @@
 //!
 //! Lock order: `charges` is the innermost lock; callable under any of the module's other locks.
 
-use crate::undo_share::{self, ChargeList, Shortage};
+use crate::{
+    alloc::OutOfMemory,
+    epoch_state::UndoSlots,
+    undo_share::{self, ChargeList, Shortage},
+};
 use core::sync::atomic::{
     AtomicU64, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
@@ -29,8 +33,8 @@ impl ChargeList for Charges {
         self.0.as_mut_slice()
     }
 
-    fn push(&mut self, entry: (u32, u32)) -> Result<(), ()> {
-        self.0.push(entry, GFP_KERNEL).map_err(|_| ())
+    fn push(&mut self, entry: (u32, u32)) -> Result<(), OutOfMemory> {
+        self.0.push(entry, GFP_KERNEL).map_err(|_| OutOfMemory)
     }
 
     fn swap_remove(&mut self, index: usize) {
@@ -129,5 +133,15 @@ impl UndoPool {
             }
         }
         undo_share::discharge(&mut *self.charges.lock(), uid, slots.len() as u32);
+    }
+}
+
+impl UndoSlots for UndoPool {
+    fn take_for(&self, uid: u32) -> Result<u32, Shortage> {
+        UndoPool::take_for(self, uid)
+    }
+
+    fn give_back(&self, uid: u32, slots: &[u32]) {
+        UndoPool::give_back(self, uid, slots)
     }
 }

@@ -296,7 +296,7 @@ impl Pm for ForgetfulPm<'_> {
     }
     fn fence(&mut self) {
         self.fences_seen += 1;
-        if self.fences_seen % 2 == 0 {
+        if self.fences_seen.is_multiple_of(2) {
             self.inner.fence()
         }
     }

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The attached device and its regions: the region table in DRAM, the allocator, and the
-//! operations of the `/dev/region` ioctls (create, open, delete, stat, list, resize, layout).
+//! The attached device and its regions: attach, and the operations of the `/dev/region` ioctls
+//! (create, open, delete, stat, list, resize, layout) as the kernel runs them.
 //!
-//! Only the persistent table entries are stored (through `ops.rs`); everything here is rebuilt
-//! from them at attach: which entries are live, the name index (a scan of at most
-//! `table_entries` entries), the free space, and which regions are open.
+//! Every decision, and the persistent-memory steps of each operation, are the state machine's
+//! (`state.rs`, `core`-only and tested on the host against a model); this file holds the table
+//! lock, supplies the caller's credentials and the open regions, clears pages outside the lock,
+//! and turns refusals into errnos. Only the persistent table entries are stored; the table in
+//! DRAM is rebuilt from them at attach.
 //!
-//! Lock order: `RegionDevice::table`, then an `OpenRegion`'s lock (`region_file.rs`). Nothing
-//! touches user memory while holding either.
+//! Lock order: `RegionDevice::table`, then an `OpenRegion`'s lock (`region_file.rs`), then the
+//! undo pool's charges (`undo_pool.rs`). Nothing touches user memory while holding any.
 
 use crate::{
-    alloc::{AllocError, ExtentList, FreeSpace, OutOfMemory, RebuildError},
+    alloc::{ExtentList, FreeSpace, OutOfMemory, RebuildError},
     caller,
     dax_pm::{DaxPm, PmCounters},
     geometry::{Geometry, PAGE_SIZE},
@@ -19,10 +21,9 @@ use crate::{
     pmem::Pmem,
     region_file::OpenRegion,
     sched,
+    state::{self, Caller, Errno, Live, ResizePlan, Slot, Use},
     superblock::{Layout, Superblock, SuperblockError},
-    table::{
-        check_name, EntryError, EntryState, Extent, NameError, Region, EXTENTS, SIZE_PAGES_MAX,
-    },
+    table::{check_name, EntryError, EntryState, Extent, NameError, Region},
     uapi::{RegionCounters, RegionExtent, RegionLayout, RegionStat, REGION_NAME_MAX},
     undo_pool::UndoPool,
 };
@@ -55,152 +56,60 @@ impl ExtentList for ExtentVec {
     }
 }
 
-/// Whether files are open on a live region, and so where its epoch is kept: in exactly one place
-/// at any time (here, or in the open region's `View`), so that no copy of it can go stale.
-pub(crate) enum Use {
-    /// No file is open and nothing is uncommitted: the region's epoch is here.
-    Closed {
-        /// The region's epoch.
-        epoch: u64,
-    },
-    /// Files are open on the region: the epoch is the open region's (`OpenRegion::view`).
-    /// `region` is not an owning reference: the files own it.
-    Open {
-        /// The open region.
-        region: *const OpenRegion,
-        /// Files open on it (at least one).
-        files: u32,
-    },
-    /// The last file closed with stores not yet committed: the open region waits here, with its
-    /// epoch, dirty pages and undo slots (at most its owner's share), for the next open, or for
-    /// delete or unload (after which the next attach rolls the stores back).
-    Kept {
-        /// The open region, owned here.
-        region: Arc<OpenRegion>,
-    },
-}
+/// The module's handle on an open region, as the table keeps it.
+pub(crate) type OpenHandle = Arc<OpenRegion>;
 
-/// A live region's entry in DRAM.
-pub(crate) struct LiveSlot {
-    /// What the table entry records.
-    pub(crate) region: Region,
-    /// Open or closed.
-    pub(crate) state: Use,
-    /// A resize is clearing new pages outside the table lock: other resizes, deletes and
-    /// formats wait for it (`EBUSY`).
-    busy: bool,
-}
+/// The region table, in a kernel vector, guarded by `RegionDevice::table`.
+pub(crate) type Table = state::Table<KVVec<Slot<OpenHandle>>, ExtentVec>;
 
-impl LiveSlot {
-    fn closed(region: Region, epoch: u64) -> Self {
-        Self {
-            region,
-            state: Use::Closed { epoch },
-            busy: false,
-        }
+/// The calling task, as the state machine asks about it.
+struct Current;
+
+impl Caller for Current {
+    fn uid(&self) -> u32 {
+        caller::uid()
     }
 
-    /// The open region, if files are open or it is kept.
-    fn open_region(&self) -> Option<&OpenRegion> {
-        match &self.state {
-            // SAFETY: an `Open` state's pointer is kept alive by the files until the state
-            // changes, and the caller holds the table lock, under which it changes.
-            Use::Open { region, .. } => Some(unsafe { &**region }),
-            Use::Kept { region } => Some(region),
-            Use::Closed { .. } => None,
-        }
+    fn gid(&self) -> u32 {
+        caller::gid()
     }
 
-    /// The region's epoch, wherever it is kept.
-    fn epoch(&self) -> u64 {
-        match (&self.state, self.open_region()) {
-            (Use::Closed { epoch }, _) => *epoch,
-            (_, Some(r)) => r.epoch(),
-            (_, None) => 0,
-        }
+    fn may_access(&self, region: &Region, write: bool) -> bool {
+        let want = if write {
+            caller::MAY_READ | caller::MAY_WRITE
+        } else {
+            caller::MAY_READ
+        };
+        caller::may_access(region.uid, region.gid, region.mode, want).is_ok()
     }
 
-    fn open_files(&self) -> u32 {
-        match self.state {
-            Use::Open { files, .. } => files,
-            _ => 0,
-        }
+    fn is_admin(&self) -> bool {
+        caller::require_admin().is_ok()
     }
 }
 
-/// One region table entry in DRAM.
-// Kept in place in the table's vector, never moved around: the size difference costs nothing.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Slot {
-    /// No region; the entry's epoch.
-    Free(u64),
-    /// A create is clearing the region's pages outside the table lock: the name and the pages
-    /// are taken, the entry on persistent memory is still free (with epoch `free_epoch`).
-    Creating {
-        /// The region being created.
-        region: Region,
-        /// The entry's epoch while free.
-        free_epoch: u64,
-    },
-    /// A region.
-    Live(LiveSlot),
+/// The kernel error for a refusal of the state machine.
+pub(crate) fn errno(e: Errno) -> Error {
+    match e {
+        Errno::NoEnt => ENOENT,
+        Errno::Exist => EEXIST,
+        Errno::Inval => EINVAL,
+        Errno::FBig => EFBIG,
+        Errno::NoSpc => ENOSPC,
+        Errno::NoMem => ENOMEM,
+        Errno::Busy => EBUSY,
+        Errno::Acces => EACCES,
+        Errno::Perm => EPERM,
+        Errno::Io => EIO,
+    }
 }
 
-/// The DRAM state guarded by `RegionDevice::table`.
-pub(crate) struct Table {
-    free: FreeSpace<ExtentVec>,
-    slots: KVVec<Slot>,
-}
-
-// SAFETY: the raw `region` pointers in `Use::Open` are only dereferenced under the table lock,
-// while the files keep the `OpenRegion` alive; moving the table between threads does not affect
-// that. `OpenRegion` itself is `Send` and `Sync`.
-unsafe impl Send for Table {}
-
-impl Table {
-    fn find(&self, name: &[u8]) -> Option<(u32, &LiveSlot)> {
-        self.slots.iter().enumerate().find_map(|(i, s)| match s {
-            Slot::Live(l) if l.region.name() == name => Some((i as u32, l)),
-            _ => None,
-        })
-    }
-
-    fn find_mut(&mut self, name: &[u8]) -> Option<(u32, &mut LiveSlot)> {
-        self.slots
-            .iter_mut()
-            .enumerate()
-            .find_map(|(i, s)| match s {
-                Slot::Live(l) if l.region.name() == name => Some((i as u32, l)),
-                _ => None,
-            })
-    }
-
-    /// Whether a region of that name exists or is being created.
-    fn name_taken(&self, name: &[u8]) -> bool {
-        self.slots.iter().any(|s| match s {
-            Slot::Live(l) => l.region.name() == name,
-            Slot::Creating { region, .. } => region.name() == name,
-            Slot::Free(_) => false,
-        })
-    }
-
-    fn live_count(&self) -> u32 {
-        self.slots
-            .iter()
-            .filter(|s| matches!(s, Slot::Live(_)))
-            .count() as u32
-    }
-
-    fn release_extents(&mut self, extents: &[Extent]) {
-        for e in extents {
-            if self.free.release(*e).is_err() {
-                pr_err!(
-                    "freeing pages {}..{} found them free already\n",
-                    e.start,
-                    e.end()
-                );
-            }
-        }
+/// The state machine's refusal for a kernel error on the module's side of an operation.
+fn refusal(e: Error) -> Errno {
+    if e == ENOMEM {
+        Errno::NoMem
+    } else {
+        Errno::Io
     }
 }
 
@@ -348,7 +257,7 @@ impl RegionDevice {
                     for e in region.extents() {
                         used.push(*e, GFP_KERNEL)?;
                     }
-                    Slot::Live(LiveSlot::closed(region, epoch))
+                    Slot::Live(Live::closed(region, epoch))
                 }
                 Err(err) => {
                     pr_err!(
@@ -456,13 +365,8 @@ impl RegionDevice {
     /// or is being created or grown.
     pub(crate) fn format(&self) -> Result {
         caller::require_admin()?;
-        let mut guard = self.table.lock();
-        let t = &mut *guard;
-        if t.slots.iter().any(|s| match s {
-            Slot::Free(_) => false,
-            Slot::Creating { .. } => true,
-            Slot::Live(l) => l.busy || !matches!(l.state, Use::Closed { .. }),
-        }) {
+        let mut t = self.table.lock();
+        if !t.may_format() {
             return Err(EBUSY);
         }
         let sb = Superblock::for_device(self.geometry.pages, uuid_now());
@@ -493,49 +397,19 @@ impl RegionDevice {
     /// by the caller. The pages are cleared outside the table lock, in chunks (`EINTR` if the
     /// caller is killed meanwhile: nothing is created then).
     pub(crate) fn create(&self, name: &[u8], size: u64, mode: u32) -> Result {
-        if mode & !0o777 != 0 || size == 0 {
-            return Err(EINVAL);
-        }
-        let pages = size.div_ceil(PAGE_SIZE);
-        if pages > SIZE_PAGES_MAX {
-            return Err(EFBIG);
-        }
-        let (uid, gid) = (caller::uid(), caller::gid());
-        let (index, region) = {
-            let mut guard = self.table.lock();
-            let t = &mut *guard;
-            if t.name_taken(name) {
-                return Err(EEXIST);
-            }
-            let (index, free_epoch) = t
-                .slots
-                .iter()
-                .enumerate()
-                .find_map(|(i, s)| match s {
-                    Slot::Free(epoch) => Some((i as u32, *epoch)),
-                    _ => None,
-                })
-                .ok_or(ENOSPC)?;
-            let alloc = t.free.allocate(pages, EXTENTS).map_err(alloc_error)?;
-            let region = Region::new(name, uid, gid, mode, alloc.as_slice(), 0);
-            t.slots[index as usize] = Slot::Creating { region, free_epoch };
-            (index, region)
-        };
+        let (index, region) = self
+            .table
+            .lock()
+            .create_reserve(&Current, name, size, mode)
+            .map_err(errno)?;
         let cleared = self.clear_extents(region.extents());
-        let mut guard = self.table.lock();
-        let t = &mut *guard;
-        // Nothing else changes a `Creating` entry: format waits for it, and lookups skip it.
-        let free_epoch = match t.slots.get(index as usize) {
-            Some(Slot::Creating { free_epoch, .. }) => *free_epoch,
-            _ => return Err(EIO),
-        };
+        let mut t = self.table.lock();
         if let Err(e) = cleared {
-            t.slots[index as usize] = Slot::Free(free_epoch);
-            t.release_extents(region.extents());
+            t.create_abort(index);
             return Err(e);
         }
-        let epoch = ops::create_entry(&mut self.pm(), &self.layout, index, &region, free_epoch);
-        t.slots[index as usize] = Slot::Live(LiveSlot::closed(region, epoch));
+        t.create_commit(&mut self.pm(), &self.layout, index)
+            .map_err(errno)?;
         self.op_counters.regions_created.fetch_add(1, Relaxed);
         Ok(())
     }
@@ -567,89 +441,41 @@ impl RegionDevice {
 
     /// `REGION_IOC_OPEN`: a new file descriptor on the region, writable if `write`.
     pub(crate) fn open(self: ArcBorrow<'_, Self>, name: &[u8], write: bool) -> Result<i32> {
-        let mut guard = self.table.lock();
-        let (index, live) = guard.find_mut(name).ok_or(ENOENT)?;
-        let want = if write {
-            caller::MAY_READ | caller::MAY_WRITE
-        } else {
-            caller::MAY_READ
-        };
-        caller::may_access(live.region.uid, live.region.gid, live.region.mode, want)?;
-        let region: Arc<OpenRegion> = match &live.state {
-            Use::Closed { epoch } => OpenRegion::new(self.into(), index, &live.region, *epoch)?,
-            // SAFETY: an `Open` state's pointer is kept alive by the files until the state
-            // changes, which needs the table lock we hold.
-            Use::Open { region, .. } => unsafe { ArcBorrow::from_raw(*region) }.into(),
-            Use::Kept { region } => region.clone(),
-        };
+        let mut t = self.table.lock();
+        let device: Arc<Self> = self.into();
+        let (index, region) = t
+            .open(&Current, name, write, |index, region, epoch| {
+                OpenRegion::new(device, index, region, epoch).map_err(refusal)
+            })
+            .map_err(errno)?;
         let fd = region.install_fd(write)?;
-        // The file holds the region now; a kept one is no longer kept.
-        live.state = Use::Open {
-            region: Arc::as_ptr(&region),
-            files: live.open_files() + 1,
-        };
+        t.opened(index, region);
         Ok(fd)
     }
 
     /// Called when a file open on `region` (table entry `index`) is closed. After the last one
     /// the entry takes the region's epoch back, or keeps the region itself while it holds stores
-    /// not yet committed (no file is left to add any meanwhile: the table lock is held).
-    pub(crate) fn file_closed(&self, index: u32, region: &Arc<OpenRegion>) {
-        let mut t = self.table.lock();
-        let Some(Slot::Live(live)) = t.slots.get_mut(index as usize) else {
-            return;
-        };
-        let Use::Open { files, .. } = &mut live.state else {
-            return;
-        };
-        *files = files.saturating_sub(1);
-        if *files > 0 {
-            return;
-        }
-        let view = region.view.lock();
-        live.state = if view.dirty.is_empty() {
-            Use::Closed { epoch: view.epoch }
-        } else {
-            Use::Kept {
-                region: region.clone(),
-            }
-        };
+    /// not yet committed.
+    pub(crate) fn file_closed(&self, index: u32) {
+        self.table.lock().closed(index, |r| r.uncommitted());
     }
 
     /// At unload: lets go of the regions kept for their uncommitted stores, which the next attach
     /// rolls back. (They hold references to the device, which would otherwise never go.)
     pub(crate) fn forget_kept(&self) {
-        let mut t = self.table.lock();
-        for slot in t.slots.iter_mut() {
-            if let Slot::Live(live) = slot {
-                if let Use::Kept { region } = &live.state {
-                    let epoch = region.epoch();
-                    live.state = Use::Closed { epoch };
-                }
-            }
-        }
+        self.table.lock().forget_kept(|r| r.epoch());
     }
 
     /// `REGION_IOC_DELETE`: the caller must own the region or have `CAP_SYS_ADMIN`, and no file
-    /// may be open on it (`EBUSY`). A kept region's uncommitted stores go with it: the entry keeps
-    /// its true epoch, so that its undo slots never match a later region in the entry.
+    /// may be open on it (`EBUSY`). A kept region's uncommitted stores go with it.
     pub(crate) fn delete(&self, name: &[u8]) -> Result {
-        let mut guard = self.table.lock();
-        let t = &mut *guard;
-        let (index, live) = t.find(name).ok_or(ENOENT)?;
-        caller::may_administer(live.region.uid)?;
-        if live.busy {
-            return Err(EBUSY);
-        }
-        let epoch = match &live.state {
-            Use::Closed { epoch } => *epoch,
-            Use::Kept { region } => region.epoch(),
-            Use::Open { .. } => return Err(EBUSY),
-        };
-        let region = live.region;
-        ops::delete(&mut self.pm(), &self.layout, index);
-        t.slots[index as usize] = Slot::Free(epoch);
-        t.release_extents(region.extents());
+        let mut t = self.table.lock();
+        let kept = t
+            .delete(&Current, name, &mut self.pm(), &self.layout, |r| r.epoch())
+            .map_err(errno)?;
+        drop(t);
+        // Its undo slots go back to the pool as it goes.
+        drop(kept);
         self.op_counters.regions_deleted.fetch_add(1, Relaxed);
         Ok(())
     }
@@ -658,84 +484,73 @@ impl RegionDevice {
     /// when no mapping covers the cut. Stores not yet committed to the pages that stay are kept
     /// for the next PMSYNC; those to pages cut off go with the pages.
     pub(crate) fn resize(&self, name: &[u8], size: u64) -> Result {
-        if size == 0 {
-            return Err(EINVAL);
-        }
-        let pages = size.div_ceil(PAGE_SIZE);
-        if pages > SIZE_PAGES_MAX {
-            return Err(EFBIG);
-        }
-        let mut guard = self.table.lock();
-        let t = &mut *guard;
-        let (index, live) = t.find(name).ok_or(ENOENT)?;
-        caller::may_administer(live.region.uid)?;
-        if live.busy {
-            return Err(EBUSY);
-        }
-        let old = live.region;
-        if pages == old.size_pages {
-            return Ok(());
-        }
-        if pages < old.size_pages {
-            if live.open_region().is_some_and(|r| r.mapped_from(pages)) {
-                return Err(EBUSY);
+        let plan = self
+            .table
+            .lock()
+            .resize_plan(&Current, name, size, |r, page| r.mapped_from(page))
+            .map_err(errno)?;
+        let (index, resized, old_pages) = match plan {
+            ResizePlan::Same => return Ok(()),
+            ResizePlan::Shrink {
+                index,
+                resized,
+                old_pages,
+                ..
             }
-            let (resized, cut) = shrunk(&old, pages);
-            self.commit_resize(t, index, &resized, old.size_pages)?;
-            t.release_extents(cut.as_slice());
-            return Ok(());
-        }
-        let (resized, fresh) = grown(&mut t.free, &old, pages)?;
-        if let Some(Slot::Live(l)) = t.slots.get_mut(index as usize) {
-            l.busy = true;
-        }
-        drop(guard);
-        let cleared = self.clear_extents(fresh.as_slice());
-        let mut guard = self.table.lock();
-        let t = &mut *guard;
-        // `busy` kept deletes, resizes and formats away: the entry is still this region.
-        if let Some(Slot::Live(l)) = t.slots.get_mut(index as usize) {
-            l.busy = false;
-        }
-        let committed =
-            cleared.and_then(|()| self.commit_resize(t, index, &resized, old.size_pages));
-        if committed.is_err() {
-            t.release_extents(fresh.as_slice());
+            | ResizePlan::Grow {
+                index,
+                resized,
+                old_pages,
+                ..
+            } => (index, resized, old_pages),
+        };
+        let cleared = match &plan {
+            ResizePlan::Grow { fresh, .. } => self.clear_extents(fresh.as_slice()),
+            _ => Ok(()),
+        };
+        let mut t = self.table.lock();
+        let committed = cleared.and_then(|()| {
+            t.resize_commit(
+                &mut self.pm(),
+                &self.layout,
+                index,
+                &resized,
+                old_pages,
+                |r, pages| r.prepare_size(pages).map_err(refusal),
+                |r, resized, old_pages| r.set_region(resized, old_pages),
+            )
+            .map_err(errno)
+        });
+        match (&plan, committed) {
+            (ResizePlan::Shrink { cut, .. }, Ok(())) => self.release(&mut t, cut.as_slice()),
+            (ResizePlan::Grow { fresh, .. }, Err(_)) => t.grow_abort(index, fresh),
+            _ => {}
         }
         committed
     }
 
-    /// Commits `resized` (from `old_pages` pages) to table entry `index` and to its open region.
-    fn commit_resize(&self, t: &mut Table, index: u32, resized: &Region, old_pages: u64) -> Result {
-        let Some(Slot::Live(live)) = t.slots.get_mut(index as usize) else {
-            return Err(EIO);
-        };
-        if let Some(r) = live.open_region() {
-            r.prepare_size(resized.size_pages)?;
+    /// Gives `extents` back to the free space, reporting any found free already (a bug).
+    fn release(&self, t: &mut Table, extents: &[Extent]) {
+        let twice = t.release(extents);
+        if twice > 0 {
+            pr_err!("{} extents given back were free already\n", twice);
         }
-        ops::resize_entry(&mut self.pm(), &self.layout, index, resized);
-        if let Some(r) = live.open_region() {
-            r.set_region(resized, old_pages);
-        }
-        live.region = *resized;
-        Ok(())
     }
 
     /// `REGION_IOC_STAT`: the region named `name`.
     pub(crate) fn stat(&self, name: &[u8]) -> Result<RegionStat> {
         let t = self.table.lock();
         let (index, live) = t.find(name).ok_or(ENOENT)?;
-        may_see(&live.region)?;
+        if !state::may_see(&Current, &live.region) {
+            return Err(EACCES);
+        }
         Ok(stat_of(index, live))
     }
 
     /// The region in table entry `index`, for `REGION_IOC_FSTAT`.
     pub(crate) fn stat_index(&self, index: u32) -> Result<RegionStat> {
         let t = self.table.lock();
-        match t.slots.get(index as usize) {
-            Some(Slot::Live(live)) => Ok(stat_of(index, live)),
-            _ => Err(ENOENT),
-        }
+        t.live(index).map(|live| stat_of(index, live)).ok_or(ENOENT)
     }
 
     /// `REGION_IOC_LIST`: every region the caller may see (see [`may_see`]), in table order.
@@ -744,7 +559,7 @@ impl RegionDevice {
         let mut out = KVVec::with_capacity(t.live_count() as usize, GFP_KERNEL)?;
         for (i, s) in t.slots.iter().enumerate() {
             if let Slot::Live(live) = s {
-                if may_see(&live.region).is_err() {
+                if !state::may_see(&Current, &live.region) {
                     continue;
                 }
                 out.push(stat_of(i as u32, live), GFP_KERNEL)?;
@@ -772,7 +587,9 @@ impl RegionDevice {
         out.undo_share = self.undo_pool.share();
         if !name.is_empty() {
             let (_, live) = t.find(name).ok_or(ENOENT)?;
-            may_see(&live.region)?;
+            if !state::may_see(&Current, &live.region) {
+                return Err(EACCES);
+            }
             out.nr_extents = live.region.nr_extents as u32;
             for (o, e) in out.extents.iter_mut().zip(live.region.extents()) {
                 *o = RegionExtent {
@@ -802,150 +619,12 @@ impl RegionDevice {
     }
 }
 
-fn alloc_error(err: AllocError) -> Error {
-    match err {
-        AllocError::NoSpace => ENOSPC,
-        AllocError::OutOfMemory => ENOMEM,
-    }
-}
-
 /// Pages a create or grow clears between two looks at the scheduler and at fatal signals: 2 MiB.
 const CLEAR_CHUNK_PAGES: u64 = 512;
 
-/// Whether the caller may learn a region's details (stat, layout) or see it listed: its owner,
-/// anyone the mode lets read it, and `CAP_SYS_ADMIN`; `EACCES` for everyone else. That a name is
-/// taken is not secret (create says `EEXIST`, open `EACCES`), but size, owner, mode, epoch and
-/// extents are.
-fn may_see(region: &Region) -> Result {
-    if region.uid == caller::uid()
-        || caller::may_access(region.uid, region.gid, region.mode, caller::MAY_READ).is_ok()
-        || caller::require_admin().is_ok()
-    {
-        Ok(())
-    } else {
-        Err(EACCES)
-    }
-}
-
-/// `old` cut to its first `pages` pages (fewer than it has), in the extent array it does not use,
-/// and the extents cut off.
-fn shrunk(old: &Region, pages: u64) -> (Region, ExtentArray) {
-    let mut kept = ExtentArray::default();
-    let mut cut = ExtentArray::default();
-    let mut left = pages;
-    for e in old.extents() {
-        if left >= e.pages {
-            kept.push(*e);
-            left -= e.pages;
-        } else {
-            if left > 0 {
-                kept.push(Extent {
-                    start: e.start,
-                    pages: left,
-                });
-            }
-            cut.push(Extent {
-                start: e.start + left,
-                pages: e.pages - left,
-            });
-            left = 0;
-        }
-    }
-    let resized = Region::new(
-        old.name(),
-        old.uid,
-        old.gid,
-        old.mode,
-        kept.as_slice(),
-        1 - old.array,
-    );
-    (resized, cut)
-}
-
-/// `old` grown to `pages` pages (more than it has) with pages taken from `free`, in the extent
-/// array it does not use, and the extents new to it (to be cleared before the commit). Nothing is
-/// taken on failure.
-fn grown(
-    free: &mut FreeSpace<ExtentVec>,
-    old: &Region,
-    pages: u64,
-) -> Result<(Region, ExtentArray)> {
-    let room = EXTENTS - old.nr_extents;
-    let alloc = free
-        .allocate(pages - old.size_pages, room.max(1))
-        .map_err(alloc_error)?;
-    let mut all = ExtentArray::default();
-    let mut fresh = ExtentArray::default();
-    for e in old.extents() {
-        all.push(*e);
-    }
-    for e in alloc.as_slice() {
-        fresh.push(*e);
-        if !all.extend_last(*e) && !all.push(*e) {
-            // Not mergeable and no room left: give it all back.
-            for f in fresh.as_slice() {
-                let _ = free.release(*f);
-            }
-            for f in &alloc.as_slice()[fresh.as_slice().len()..] {
-                let _ = free.release(*f);
-            }
-            return Err(ENOSPC);
-        }
-    }
-    let resized = Region::new(
-        old.name(),
-        old.uid,
-        old.gid,
-        old.mode,
-        all.as_slice(),
-        1 - old.array,
-    );
-    Ok((resized, fresh))
-}
-
-/// Up to [`EXTENTS`] extents on the stack.
-#[derive(Default)]
-struct ExtentArray {
-    extents: [Extent; EXTENTS],
-    len: usize,
-}
-
-impl ExtentArray {
-    /// Appends `e`; `false` when full.
-    fn push(&mut self, e: Extent) -> bool {
-        match self.extents.get_mut(self.len) {
-            Some(slot) => {
-                *slot = e;
-                self.len += 1;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Merges `e` into the last extent when it follows it; `false` otherwise.
-    fn extend_last(&mut self, e: Extent) -> bool {
-        match self
-            .len
-            .checked_sub(1)
-            .and_then(|i| self.extents.get_mut(i))
-        {
-            Some(last) if last.end() == e.start => {
-                last.pages += e.pages;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn as_slice(&self) -> &[Extent] {
-        &self.extents[..self.len]
-    }
-}
-
-fn stat_of(index: u32, live: &LiveSlot) -> RegionStat {
+fn stat_of(index: u32, live: &Live<OpenHandle>) -> RegionStat {
     let r = &live.region;
-    let epoch = live.epoch();
+    let epoch = live.epoch(|o| o.epoch());
     let mut name = [0u8; REGION_NAME_MAX];
     name[..r.name_len].copy_from_slice(r.name());
     RegionStat {

@@ -1,6 +1,7 @@
 //! Host crate around the `core`-only layout code of `region_fs/`, which the kernel module
 //! includes through `#[path]`: the same source is unit-tested here.
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc as std_alloc;
 
@@ -16,12 +17,16 @@ mod crash_sim;
 #[cfg(test)]
 #[path = "crash_tests.rs"]
 mod crash_tests;
+#[path = "epoch_state.rs"]
+pub mod epoch_state;
 #[path = "geometry.rs"]
 pub mod geometry;
 #[path = "ops.rs"]
 pub mod ops;
 #[path = "pm.rs"]
 pub mod pm;
+#[path = "state.rs"]
+pub mod state;
 #[path = "superblock.rs"]
 pub mod superblock;
 #[path = "table.rs"]

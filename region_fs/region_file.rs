@@ -17,6 +17,7 @@
 use crate::{
     device::RegionDevice,
     dirty::DirtySet,
+    epoch_state::EpochState,
     table::Region,
     uapi::{RegionStat, REGION_IOC_FSTAT, REGION_IOC_PMSYNC},
 };
@@ -60,7 +61,7 @@ pub(crate) struct View {
     /// A mapping split later keeps its old, larger range here: an overestimate, never an under-.
     vmas: KVec<(usize, u64, u64)>,
     /// Mappings whose record could not be stored (no memory): taken to cover every page.
-    untracked: usize,
+    pub(crate) untracked: usize,
     /// The mappings (by `vm_area_struct` address) that may hold a writable page table entry of a
     /// page dirty in this epoch, or have a write fault on one in flight: those that took a write
     /// fault since the last commit, and those that appeared by copying another (fork, split,
@@ -70,10 +71,8 @@ pub(crate) struct View {
     pub(crate) writers: KVec<usize>,
     /// A writer could not be recorded (no memory): the commit unmaps every mapping.
     pub(crate) writers_lost: bool,
-    /// The epoch stores go to now: the number the next PMSYNC commits.
-    pub(crate) epoch: u64,
-    /// The pages saved to an undo slot (and so writable) in this epoch.
-    pub(crate) dirty: DirtySet,
+    /// The epoch stores go to now, and the pages saved to an undo slot (and so writable) in it.
+    pub(crate) epoch: EpochState<DirtySet>,
 }
 
 /// A region with at least one open file.
@@ -124,8 +123,7 @@ impl OpenRegion {
                     untracked: 0,
                     writers: KVec::new(),
                     writers_lost: false,
-                    epoch,
-                    dirty,
+                    epoch: EpochState { epoch, dirty },
                 }),
             }),
             GFP_KERNEL,
@@ -153,12 +151,18 @@ impl OpenRegion {
 
     /// The epoch stores go to now.
     pub(crate) fn epoch(&self) -> u64 {
-        self.view.lock().epoch
+        self.view.lock().epoch.epoch
+    }
+
+    /// Whether stores since the last commit hold undo slots, and the epoch they belong to.
+    pub(crate) fn uncommitted(&self) -> (bool, u64) {
+        let view = self.view.lock();
+        (!view.epoch.dirty.is_empty(), view.epoch.epoch)
     }
 
     /// Makes room in the dirty bitmap for `pages` pages, before a resize commits.
     pub(crate) fn prepare_size(&self, pages: u64) -> Result {
-        self.view.lock().dirty.grow(pages)
+        self.view.lock().epoch.dirty.grow(pages)
     }
 
     /// Whether any mapping in any process covers a page at or beyond `first`.
@@ -220,7 +224,7 @@ impl OpenRegion {
             return VM_FAULT_SIGBUS;
         };
         if write {
-            if let Err(code) = self.save_first_write(&mut view, pgoff, page) {
+            if let Err(code) = self.save_first_write(&mut view, pgoff) {
                 return code;
             }
         }
@@ -238,12 +242,9 @@ impl OpenRegion {
     fn pfn_mkwrite(&self, vma: usize, pgoff: u64) -> VmFault {
         self.device.op_counters.faults.fetch_add(1, Relaxed);
         let mut view = self.view.lock();
-        let Some(page) = view.region.device_page(pgoff) else {
-            return VM_FAULT_SIGBUS;
-        };
         // 0: the fault path makes the page table entry writable, unless a PMSYNC has removed it
         // meanwhile, in which case the write faults again and lands in the next epoch.
-        match self.save_first_write(&mut view, pgoff, page) {
+        match self.save_first_write(&mut view, pgoff) {
             Ok(()) => {
                 view.note_writer(vma);
                 0
@@ -280,11 +281,6 @@ impl OpenRegion {
 }
 
 impl View {
-    /// Whether a mapping exists whose record could not be stored.
-    pub(crate) fn has_untracked_mappings(&self) -> bool {
-        self.untracked > 0
-    }
-
     /// Records that mapping `vma` may hold writable page table entries in this epoch.
     fn note_writer(&mut self, vma: usize) {
         if !self.writers_lost
@@ -303,7 +299,7 @@ impl PinnedDrop for OpenRegion {
         // is unloading (the next attach rolls them back); either way the pool may have them.
         let mut view = self.view.lock();
         let uid = view.region.uid;
-        let slots = view.dirty.take_slots();
+        let slots = view.epoch.dirty.take_slots();
         drop(view);
         self.device.undo_pool.give_back(uid, &slots);
         // SAFETY: the reference taken in `new` (type invariant), released once, here.
@@ -385,6 +381,6 @@ extern "C" fn region_rs_release(private: *mut c_void) {
     // SAFETY: the private data is the reference `install_fd` handed to this file; the file is
     // being released, so this is its last use.
     let region = unsafe { Arc::from_raw(private.cast::<OpenRegion>().cast_const()) };
-    region.device.file_closed(region.index, &region);
+    region.device.file_closed(region.index);
     drop(region);
 }

@@ -16,6 +16,8 @@
 //! Plain `core` Rust shared by the module and the host crates. The module keeps the charges in a
 //! kernel vector under a lock of its own; the decisions are these functions.
 
+use crate::alloc::OutOfMemory;
+
 /// Undo slots the regions of one owner may hold at once, on a device of `slots` slots.
 pub fn share_per_owner(slots: u32) -> u32 {
     (slots / 4).max(1)
@@ -56,7 +58,7 @@ pub trait ChargeList {
     /// The pairs.
     fn entries(&mut self) -> &mut [(u32, u32)];
     /// Appends a pair; `Err` when there is no memory.
-    fn push(&mut self, entry: (u32, u32)) -> Result<(), ()>;
+    fn push(&mut self, entry: (u32, u32)) -> Result<(), OutOfMemory>;
     /// Removes the pair at `index` (order need not be kept).
     fn swap_remove(&mut self, index: usize);
 }
@@ -82,7 +84,7 @@ pub fn charge<L: ChargeList>(list: &mut L, uid: u32, share: u32) -> Result<(), S
     if share == 0 {
         return Err(Shortage::OwnerShare);
     }
-    list.push((uid, 1)).map_err(|()| Shortage::OutOfMemory)
+    list.push((uid, 1)).map_err(|_| Shortage::OutOfMemory)
 }
 
 /// Takes `n` slots off `uid`'s charge (never below zero).
@@ -106,7 +108,7 @@ mod tests {
         fn entries(&mut self) -> &mut [(u32, u32)] {
             self
         }
-        fn push(&mut self, entry: (u32, u32)) -> Result<(), ()> {
+        fn push(&mut self, entry: (u32, u32)) -> Result<(), OutOfMemory> {
             Vec::push(self, entry);
             Ok(())
         }

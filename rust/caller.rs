@@ -40,15 +40,6 @@ pub(crate) fn may_access(uid: u32, gid: u32, mode: u32, want: c_int) -> Result {
     }
 }
 
-/// Checks that the caller owns an object owned by `uid`, or has `CAP_SYS_ADMIN`; `EPERM`
-/// otherwise.
-pub(crate) fn may_administer(owner: u32) -> Result {
-    if owner == uid() {
-        return Ok(());
-    }
-    require_admin()
-}
-
 /// Checks that the caller has `CAP_SYS_ADMIN`; `EPERM` otherwise.
 pub(crate) fn require_admin() -> Result {
     // SAFETY: reads the current task's credentials; no pointers are passed.

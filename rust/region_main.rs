@@ -53,6 +53,9 @@ mod bytes;
 #[allow(unreachable_pub)]
 #[path = "../region_fs/checksum.rs"]
 mod checksum;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../region_fs/epoch_state.rs"]
+mod epoch_state;
 #[allow(unreachable_pub)]
 #[path = "../region_fs/geometry.rs"]
 mod geometry;
@@ -62,6 +65,9 @@ mod ops;
 #[allow(unreachable_pub, dead_code)]
 #[path = "../region_fs/pm.rs"]
 mod pm;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../region_fs/state.rs"]
+mod state;
 #[allow(unreachable_pub)]
 #[path = "../region_fs/superblock.rs"]
 mod superblock;
