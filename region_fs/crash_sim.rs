@@ -84,6 +84,23 @@ impl SimPm {
         self.dirty.clear();
     }
 
+    /// The durable image a power cut now would leave: each line in flight (stored but not
+    /// written back, or written back but not fenced) persists if `persists()` says so.
+    pub fn cut_now(&self, mut persists: impl FnMut() -> bool) -> Vec<u8> {
+        let mut img = self.durable.clone();
+        let mut in_flight: BTreeMap<u64, Vec<u8>> = self.pending.clone();
+        for &line in self.dirty.keys() {
+            in_flight.insert(line, self.line(line).to_vec());
+        }
+        for (line, contents) in in_flight {
+            if persists() {
+                let start = (line * CACHE_LINE) as usize;
+                img[start..start + CACHE_LINE as usize].copy_from_slice(&contents);
+            }
+        }
+        img
+    }
+
     fn point(&mut self) {
         if self.points.is_none() {
             return;

@@ -101,6 +101,7 @@ pub(crate) fn errno(e: Errno) -> Error {
         Errno::Acces => EACCES,
         Errno::Perm => EPERM,
         Errno::Io => EIO,
+        Errno::BadF => EBADF,
     }
 }
 
@@ -517,7 +518,10 @@ impl RegionDevice {
                 &resized,
                 old_pages,
                 |r, pages| r.prepare_size(pages).map_err(refusal),
-                |r, resized, old_pages| r.set_region(resized, old_pages),
+                |r, resized, old_pages, _| {
+                    r.set_region(resized, old_pages);
+                    r.uncommitted()
+                },
             )
             .map_err(errno)
         });

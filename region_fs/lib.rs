@@ -21,6 +21,9 @@ mod crash_tests;
 pub mod epoch_state;
 #[path = "geometry.rs"]
 pub mod geometry;
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod model_tests;
 #[path = "ops.rs"]
 pub mod ops;
 #[path = "pm.rs"]
@@ -50,5 +53,19 @@ impl alloc::ExtentList for std_alloc::vec::Vec<table::Extent> {
     }
     fn set(&mut self, index: usize, extent: table::Extent) {
         self[index] = extent;
+    }
+}
+
+/// The host's storage of undo charges: a `Vec` (the module uses a `KVec`, in `undo_pool.rs`).
+impl undo_share::ChargeList for std_alloc::vec::Vec<(u32, u32)> {
+    fn entries(&mut self) -> &mut [(u32, u32)] {
+        self
+    }
+    fn push(&mut self, entry: (u32, u32)) -> Result<(), alloc::OutOfMemory> {
+        std_alloc::vec::Vec::push(self, entry);
+        Ok(())
+    }
+    fn swap_remove(&mut self, index: usize) {
+        std_alloc::vec::Vec::swap_remove(self, index);
     }
 }

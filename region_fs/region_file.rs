@@ -266,9 +266,7 @@ impl OpenRegion {
             REGION_IOC_PMSYNC => {
                 // Committing is a write: a read-only descriptor must not make a writer's
                 // half-done stores durable.
-                if !writable {
-                    return Err(EBADF);
-                }
+                crate::state::may_commit(writable).map_err(crate::device::errno)?;
                 let epoch = self.pmsync();
                 UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<u64>())
                     .writer()

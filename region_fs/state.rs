@@ -49,6 +49,18 @@ pub enum Errno {
     Perm,
     /// `EIO`: the table changed under an operation in a way it cannot (a bug).
     Io,
+    /// `EBADF`: the descriptor is not open for writing.
+    BadF,
+}
+
+/// Whether a PMSYNC through a descriptor opened for writing if `writable` may commit: committing
+/// is a write, so a reader cannot make a writer's half-done stores durable (`EBADF`).
+pub fn may_commit(writable: bool) -> Result<(), Errno> {
+    if writable {
+        Ok(())
+    } else {
+        Err(Errno::BadF)
+    }
 }
 
 /// Who is calling: what the kernel knows of the current task's credentials.
@@ -460,8 +472,9 @@ where
 
     /// Resize, second half: commits `resized` to entry `index` on persistent memory and in the
     /// table, after `prepare(region, pages)` made room in the open region, and tells it with
-    /// `apply(region, resized, old_pages)` (a shrink's cut pages lose their undo slots there).
-    /// Ends a grow's busy time whatever happens.
+    /// `apply(region, resized, old_pages, pm)` (a shrink's cut pages lose their undo slots there),
+    /// which returns what [`Table::closed`]'s `uncommitted` does: a kept region left with nothing
+    /// uncommitted is closed. Ends a grow's busy time whatever happens.
     #[allow(clippy::too_many_arguments)]
     pub fn resize_commit<P: Pm>(
         &mut self,
@@ -471,7 +484,7 @@ where
         resized: &Region,
         old_pages: u64,
         prepare: impl FnOnce(&H, u64) -> Result<(), Errno>,
-        apply: impl FnOnce(&H, &Region, u64),
+        apply: impl FnOnce(&H, &Region, u64, &mut P) -> (bool, u64),
     ) -> Result<(), Errno> {
         let live = self.live_mut(index).ok_or(Errno::Io)?;
         live.busy = false;
@@ -479,10 +492,13 @@ where
             prepare(r, resized.size_pages)?;
         }
         ops::resize_entry(pm, layout, index, resized);
-        if let Some(r) = live.open_region() {
-            apply(r, resized, old_pages);
-        }
         live.region = *resized;
+        if let Some(r) = live.open_region() {
+            let (uncommitted, epoch) = apply(r, resized, old_pages, pm);
+            if !uncommitted && matches!(live.state, Use::Kept { .. }) {
+                live.state = Use::Closed { epoch };
+            }
+        }
         Ok(())
     }
 
