@@ -515,6 +515,10 @@ enum Step {
         proc: usize,
         fd: usize,
     },
+    /// The process exits: every descriptor it holds closes.
+    Exit {
+        proc: usize,
+    },
     Store {
         proc: usize,
         fd: usize,
@@ -571,13 +575,14 @@ fn random_step(rng: &mut Rng) -> Step {
             pages: 1 + rng.below(5),
             mode: rng.below(MODES.len() as u64) as usize,
         },
-        10..=24 => Step::Open {
+        10..=22 => Step::Open {
             proc,
             name,
             write: rng.below(3) != 0,
         },
-        25..=34 => Step::Close { proc, fd },
-        35..=69 => Step::Store {
+        23..=29 => Step::Close { proc, fd },
+        30..=35 => Step::Exit { proc },
+        36..=67 => Step::Store {
             proc,
             fd,
             page: rng.below(6),
@@ -585,8 +590,8 @@ fn random_step(rng: &mut Rng) -> Step {
             len: 1 + rng.below(200) as usize,
             byte: rng.next() as u8,
         },
-        70..=79 => Step::Sync { proc, fd },
-        80..=84 => Step::Delete { user, name },
+        68..=77 => Step::Sync { proc, fd },
+        78..=84 => Step::Delete { user, name },
         85..=92 => Step::Resize {
             user,
             name,
@@ -681,6 +686,15 @@ fn apply(sys: &mut System, m: &mut Model, step: &Step) -> Result<(), String> {
                 r.open -= 1;
             }
             sys.close(proc, k);
+        }
+        Step::Exit { proc } => {
+            while let Some((name, _)) = m.fds[proc].pop() {
+                if let Some(r) = m.get_mut(&name) {
+                    r.open -= 1;
+                }
+                let last = sys.fds[proc].len() - 1;
+                sys.close(proc, last);
+            }
         }
         Step::Store {
             proc,
@@ -848,11 +862,12 @@ fn check(sys: &System, m: &Model) -> Result<(), String> {
             .find(name)
             .ok_or_else(|| format!("region {:?} is missing", String::from_utf8_lossy(name)))?;
         if live.region.uid != r.uid || live.region.mode != r.mode {
-            return Err(format!("region {name:?}: owner or mode differ"));
+            return Err(format!("region {}: owner or mode differ", show(name)));
         }
         if live.open_files() as usize != r.open {
             return Err(format!(
-                "region {name:?}: {} files open, the model says {}",
+                "region {}: {} files open, the model says {}",
+                show(name),
                 live.open_files(),
                 r.open
             ));
@@ -860,14 +875,16 @@ fn check(sys: &System, m: &Model) -> Result<(), String> {
         let bytes = sys.contents(name).ok_or("no contents")?;
         if bytes.len() != r.live.len() {
             return Err(format!(
-                "region {name:?}: {} pages, the model says {}",
+                "region {}: {} pages, the model says {}",
+                show(name),
                 bytes.len(),
                 r.live.len()
             ));
         }
         if let Some(p) = (0..bytes.len()).find(|&p| bytes[p] != r.live[p]) {
             return Err(format!(
-                "region {name:?} page {p}: bytes differ from the model (committed page {})",
+                "region {} page {p}: bytes differ from the model (committed page {})",
+                show(name),
                 if bytes[p] == r.committed[p] {
                     "matches"
                 } else {
@@ -896,6 +913,10 @@ fn check(sys: &System, m: &Model) -> Result<(), String> {
         return Err(format!("free {free} + used {used} pages != the data area"));
     }
     Ok(())
+}
+
+fn show(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).into_owned()
 }
 
 /// Removes steps one at a time while the run still fails: a minimal failing sequence.
@@ -943,3 +964,4 @@ fn the_state_machine_matches_the_model_through_crashes() {
         "model: {steps_done} steps in {runs} seeded runs from seed {first_seed}, no difference"
     );
 }
+
