@@ -86,6 +86,13 @@ impl OpenRegion {
                 Ok(())
             }
             Err(Refused::OutOfRange) => Err(VM_FAULT_SIGBUS),
+            Err(Refused::EpochsExhausted) => {
+                pr_warn!(
+                    "region {}: its epochs are used up (2^48 commits): write refused with SIGBUS\n",
+                    self.index
+                );
+                Err(VM_FAULT_SIGBUS)
+            }
             Err(Refused::Shortage(shortage)) => Err(self.refuse_first_write(shortage)),
         }
     }
@@ -114,8 +121,9 @@ impl OpenRegion {
         );
     }
 
-    /// PMSYNC with the region's lock held: returns the epoch that is now durable.
-    pub(crate) fn commit(&self, view: &mut View) -> u64 {
+    /// PMSYNC with the region's lock held: returns the epoch that is now durable, or
+    /// `EOVERFLOW` when the region's epochs are used up.
+    pub(crate) fn commit(&self, view: &mut View) -> Result<u64> {
         let device = &self.device;
         let View {
             region,
@@ -126,20 +134,22 @@ impl OpenRegion {
             ..
         } = view;
         let all = *writers_lost || *untracked > 0;
-        let c = epoch.commit(
-            &mut device.pm(),
-            &device.layout,
-            self.index,
-            region,
-            &device.undo_pool,
-            |pages| self.quiesce(pages, writers, all),
-        );
+        let c = epoch
+            .commit(
+                &mut device.pm(),
+                &device.layout,
+                self.index,
+                region,
+                &device.undo_pool,
+                |pages| self.quiesce(pages, writers, all),
+            )
+            .map_err(|_| EOVERFLOW)?;
         if c.advanced {
             writers.clear();
             *writers_lost = false;
             self.count_commit(c);
         }
-        c.epoch
+        Ok(c.epoch)
     }
 
     fn count_commit(&self, c: Commit) {
@@ -186,7 +196,7 @@ impl OpenRegion {
     }
 
     /// `REGION_IOC_PMSYNC`.
-    pub(crate) fn pmsync(&self) -> u64 {
+    pub(crate) fn pmsync(&self) -> Result<u64> {
         let mut view = self.view.lock();
         self.commit(&mut view)
     }
@@ -210,8 +220,9 @@ pub(crate) fn pmsync_all_open() -> Result<u64> {
         } else {
             // SAFETY: the reference to `file` that `region_next_open_region` took keeps the file,
             // and so its private data, alive until `region_put_file` below.
-            unsafe { borrow(private) }.pmsync();
-            seen.push(private as usize, GFP_KERNEL).map_err(Error::from)
+            unsafe { borrow(private) }
+                .pmsync()
+                .and_then(|_| seen.push(private as usize, GFP_KERNEL).map_err(Error::from))
         };
         // SAFETY: drops the reference `region_next_open_region` took, once.
         unsafe { region_put_file(file) };

@@ -17,7 +17,7 @@ use crate::geometry::PAGE_SIZE;
 use crate::ops;
 use crate::pm::Pm;
 use crate::superblock::Layout;
-use crate::table::Region;
+use crate::table::{epoch_may_advance, Region};
 use crate::undo::UndoHeader;
 use crate::undo_share::{on_shortage, OnShortage, Shortage};
 
@@ -57,6 +57,11 @@ pub struct Commit {
     pub pages_written: u64,
 }
 
+/// The region's epoch reached the end of its 48 bits: it cannot commit any more (after 2^48
+/// commits; at a million a second, nine years). Its stores stay uncommitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochsExhausted;
+
 /// What a first write did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FirstWrite {
@@ -76,6 +81,8 @@ pub enum Refused {
     OutOfRange,
     /// No slot could be had (see [`Shortage`]).
     Shortage(Shortage),
+    /// The commit that would free slots cannot happen (see [`EpochsExhausted`]).
+    EpochsExhausted,
 }
 
 /// The epoch of one open region of table entry `index`.
@@ -111,7 +118,10 @@ impl<D: DirtyPages> EpochState<D> {
             Ok(slot) => slot,
             Err(shortage) => match on_shortage(shortage, self.dirty.slots().len()) {
                 OnShortage::CommitOwnRegion => {
-                    committed = Some(self.commit(pm, layout, index, region, pool, quiesce));
+                    let c = self
+                        .commit(pm, layout, index, region, pool, quiesce)
+                        .map_err(|EpochsExhausted| Refused::EpochsExhausted)?;
+                    committed = Some(c);
                     pool.take_for(region.uid).map_err(Refused::Shortage)?
                 }
                 OnShortage::Refuse => return Err(Refused::Shortage(shortage)),
@@ -142,13 +152,16 @@ impl<D: DirtyPages> EpochState<D> {
         region: &Region,
         pool: &U,
         quiesce: impl FnOnce(&[u64]),
-    ) -> Commit {
+    ) -> Result<Commit, EpochsExhausted> {
         if self.dirty.pages().is_empty() {
-            return Commit {
+            return Ok(Commit {
                 epoch: self.epoch - 1,
                 advanced: false,
                 pages_written: 0,
-            };
+            });
+        }
+        if !epoch_may_advance(self.epoch) {
+            return Err(EpochsExhausted);
         }
         quiesce(self.dirty.pages());
         let mut written = 0;
@@ -175,11 +188,11 @@ impl<D: DirtyPages> EpochState<D> {
         self.epoch = ops::advance_epoch(pm, layout, index, committed);
         pool.give_back(region.uid, self.dirty.slots());
         self.dirty.clear();
-        Commit {
+        Ok(Commit {
             epoch: committed,
             advanced: true,
             pages_written: written,
-        }
+        })
     }
 
     /// After a shrink of a region owned by `uid` to `pages` pages has committed: the pages cut
@@ -198,5 +211,102 @@ impl<D: DirtyPages> EpochState<D> {
             ops::forget_undo(pm, layout, slot);
             pool.give_back(uid, &[slot]);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::crash_sim::SimPm;
+    use crate::superblock::Superblock;
+    use crate::table::{Extent, EPOCH_MAX};
+    use core::cell::Cell;
+    use std::vec::Vec;
+
+    #[derive(Default)]
+    struct Pages(Vec<u64>, Vec<u32>);
+
+    impl DirtyPages for Pages {
+        fn contains(&self, page: u64) -> bool {
+            self.0.contains(&page)
+        }
+        fn insert(&mut self, page: u64, slot: u32) -> Result<(), OutOfMemory> {
+            self.0.push(page);
+            self.1.push(slot);
+            Ok(())
+        }
+        fn pages(&self) -> &[u64] {
+            &self.0
+        }
+        fn slots(&self) -> &[u32] {
+            &self.1
+        }
+        fn clear(&mut self) {
+            self.0.clear();
+            self.1.clear();
+        }
+        fn remove_from(&mut self, _: u64, _: impl FnMut(u32)) {}
+    }
+
+    struct OneSlot(Cell<bool>);
+
+    impl UndoSlots for OneSlot {
+        fn take_for(&self, _: u32) -> Result<u32, Shortage> {
+            if self.0.replace(false) {
+                Ok(0)
+            } else {
+                Err(Shortage::AreaFull)
+            }
+        }
+        fn give_back(&self, _: u32, _: &[u32]) {
+            self.0.set(true);
+        }
+    }
+
+    /// A region whose epoch reached the end of the 48-bit field stops committing (PMSYNC says
+    /// so, a first write that would need a commit is refused), and never wraps to zero.
+    #[test]
+    fn the_last_epochs_are_never_used() {
+        let sb = Superblock {
+            uuid: [1; 16],
+            device_pages: 48,
+            table_entries: 8,
+            undo_slots: 8,
+        };
+        let mut pm = SimPm::new(48 * 4096);
+        let layout = ops::format(&mut pm, &sb).expect("formats");
+        let r = Region::new(
+            b"r",
+            0,
+            0,
+            0o600,
+            &[Extent {
+                start: layout.data_start,
+                pages: 2,
+            }],
+            0,
+        );
+        let pool = OneSlot(Cell::new(true));
+        let mut e = EpochState {
+            epoch: EPOCH_MAX - 2,
+            dirty: Pages::default(),
+        };
+        let w = e.first_write(&mut pm, &layout, 0, &r, 0, &pool, |_| {});
+        assert_eq!(w, Ok(FirstWrite::Saved { committed: None }));
+        let c = e.commit(&mut pm, &layout, 0, &r, &pool, |_| {});
+        assert_eq!(c.map(|c| c.epoch), Ok(EPOCH_MAX - 2));
+        assert_eq!(e.epoch, EPOCH_MAX - 1);
+        e.first_write(&mut pm, &layout, 0, &r, 0, &pool, |_| {})
+            .expect("a slot is free");
+        assert_eq!(
+            e.commit(&mut pm, &layout, 0, &r, &pool, |_| {}),
+            Err(EpochsExhausted)
+        );
+        assert_eq!(
+            e.first_write(&mut pm, &layout, 0, &r, 1, &pool, |_| {}),
+            Err(Refused::EpochsExhausted),
+            "the commit that would free the slot cannot happen"
+        );
     }
 }

@@ -307,14 +307,16 @@ impl System {
             region,
             epoch,
         } = &mut *o;
-        epoch.commit(
-            &mut self.pm,
-            &self.layout,
-            *index,
-            region,
-            &self.pool,
-            |_| {},
-        );
+        epoch
+            .commit(
+                &mut self.pm,
+                &self.layout,
+                *index,
+                region,
+                &self.pool,
+                |_| {},
+            )
+            .expect("epochs left");
     }
 
     fn delete(&mut self, uid: u32, name: &[u8]) -> Result<(), Errno> {
@@ -964,4 +966,3 @@ fn the_state_machine_matches_the_model_through_crashes() {
         "model: {steps_done} steps in {runs} seeded runs from seed {first_seed}, no difference"
     );
 }
-

@@ -267,7 +267,7 @@ impl OpenRegion {
                 // Committing is a write: a read-only descriptor must not make a writer's
                 // half-done stores durable.
                 crate::state::may_commit(writable).map_err(crate::device::errno)?;
-                let epoch = self.pmsync();
+                let epoch = self.pmsync()?;
                 UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<u64>())
                     .writer()
                     .write(&epoch)?;

@@ -23,7 +23,7 @@ use crate::geometry::PAGE_SIZE;
 use crate::ops;
 use crate::pm::Pm;
 use crate::superblock::Layout;
-use crate::table::{Extent, Region, EXTENTS, SIZE_PAGES_MAX};
+use crate::table::{epoch_may_advance, Extent, Region, EXTENTS, SIZE_PAGES_MAX};
 use core::ops::DerefMut;
 
 /// Why an operation is refused; each maps to one errno.
@@ -281,7 +281,8 @@ where
             .iter()
             .enumerate()
             .find_map(|(i, s)| match s {
-                Slot::Free(epoch) => Some((i as u32, *epoch)),
+                // An entry whose epochs are used up never takes a region again.
+                Slot::Free(epoch) if epoch_may_advance(epoch + 1) => Some((i as u32, *epoch)),
                 _ => None,
             })
             .ok_or(Errno::NoSpc)?;

@@ -34,6 +34,12 @@ pub const SHAPE_OFFSET: usize = 496;
 pub const EPOCH_OFFSET: usize = 504;
 /// The largest epoch the 48-bit field holds.
 pub const EPOCH_MAX: u64 = (1 << 48) - 1;
+
+/// Whether a region at `epoch` may still commit: the epoch after it must leave room for the
+/// one step recovery may advance it by, so a region stops committing at `EPOCH_MAX - 1`.
+pub fn epoch_may_advance(epoch: u64) -> bool {
+    epoch < EPOCH_MAX - 1
+}
 /// The largest region size in pages the 36-bit field holds.
 pub const SIZE_PAGES_MAX: u64 = (1 << 36) - 1;
 

@@ -162,6 +162,9 @@ impl Drop for RegionFsMount {
     }
 }
 
+// The layout's page is the kernel's page: regions are mapped page by page.
+const _: () = assert!(geometry::PAGE_SIZE == kernel::page::PAGE_SIZE as u64);
+
 const MIB: u64 = 1 << 20;
 
 /// Attaches the device named by the `pmem` parameter, or says in the kernel log why it cannot.
