@@ -8,6 +8,8 @@
 #   make lint     clippy and rustfmt on the module, zero warnings required
 #   make bench    benchmarks in a guest (PMSYNC, then the KVS against LMDB); prints figures
 #   make torture  CUTS power cuts (default 1000) with a check after each; prints how many it survived
+#   make fuzz     the kernel fuzzer on the KASAN/UBSAN kernel: FUZZ_CALLS calls (default 1000000),
+#                 FUZZ_SEED to replay a seed; then unload, reload, check; prints calls, rate, seed, time
 #   make guest    boot the guest with the module and a shell command: make guest CMD='ls /dev'
 #   make clean    remove build output in this tree (caches stay; see README to clear them)
 #
@@ -17,7 +19,7 @@
 KDIR ?=
 CMD ?= dmesg | tail -5
 
-.PHONY: all module demo test lint bench torture guest clean
+.PHONY: all module demo test lint bench torture fuzz guest clean
 
 all: module
 
@@ -45,6 +47,11 @@ bench:
 CUTS ?= 1000
 torture:
 	bash scripts/crash-torture.sh $(CUTS)
+
+FUZZ_CALLS ?= 1000000
+FUZZ_SEED ?=
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_CALLS) $(FUZZ_SEED)
 
 guest: module
 	bash scripts/run-guest.sh --add $(CURDIR)/region.ko:/region/region.ko -- '$(CMD)'

@@ -2,10 +2,12 @@
 # Build the guest kernel (Linux 7.3 with Rust and pmem) from Debian's linux-source package inside
 # the toolchain root, configured as tinyconfig + config fragments from scripts/kernel/, with LLVM=1.
 #
-# Two flavors, chosen by REGION_KERNEL:
+# Three flavors, chosen by REGION_KERNEL:
 #   test   (default) region.config + test.config: lockdep, DEBUG_VM, kmemleak and a RAM disk, for
 #          the tests, the demo and the torture
 #   bench  region.config alone: no debugging, so `make bench` measures the code, not lockdep
+#   fuzz   region.config + test.config + fuzz.config: the test kernel with KASAN and UBSAN too, for
+#          the guest fuzzer (scripts/fuzz.sh)
 #
 # The tree lives in $REGION_CACHE/kernel-KEY, KEY a hash of the source package version, the config
 # fragment and the toolchain versions; a warm run finds it built and only prints its path.
@@ -16,7 +18,8 @@ flavor=${REGION_KERNEL:-test}
 case "$flavor" in
 test) fragments=("$REPO/scripts/kernel/region.config" "$REPO/scripts/kernel/test.config") ;;
 bench) fragments=("$REPO/scripts/kernel/region.config") ;;
-*) die "REGION_KERNEL=$flavor: the flavors are test and bench" ;;
+fuzz) fragments=("$REPO/scripts/kernel/region.config" "$REPO/scripts/kernel/test.config" "$REPO/scripts/kernel/fuzz.config") ;;
+*) die "REGION_KERNEL=$flavor: the flavors are test, bench and fuzz" ;;
 esac
 
 root=$(bash "$REPO/scripts/toolchain.sh")

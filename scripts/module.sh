@@ -5,10 +5,10 @@
 #   scripts/module.sh --clippy   the same with CLIPPY=1: any clippy warning fails it too
 #   scripts/module.sh clean      remove the build output
 #
-# Prints the path of region.ko on stdout. With REGION_KERNEL=bench (see scripts/kernel.sh) it
-# builds against the kernel without debugging, in a copy of the module's sources beside that
-# kernel's tree (kbuild wants one kernel's objects per source folder), and leaves the test build
-# in the tree alone. To build against your own kernel tree with your own tools
+# Prints the path of region.ko on stdout. With REGION_KERNEL=bench or fuzz (see scripts/kernel.sh)
+# it builds against that kernel, in a copy of the module's sources beside that kernel's tree
+# ($REGION_CACHE/kernel-HASH/module/region.ko: kbuild wants one kernel's objects per source
+# folder), and leaves the test build in the tree alone. To build against your own kernel tree with your own tools
 # instead, run `make KDIR=/path/to/linux` (see README).
 source "$(dirname "$0")/lib.sh"
 export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE

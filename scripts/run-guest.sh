@@ -426,8 +426,10 @@ selftest_detector() {
 		'[    3.000000] WARNING: possible circular locking dependency detected' \
 		'[    4.000000] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)' \
 		'[    5.000000] rust_kernel: panicked at rust/kernel/x.rs:1:1:' \
-		'[    6.000000] Kernel panic - not syncing: Attempted to kill init!' >"$f"
-	[ "$(kernel_problems "$f" | wc -l)" = 7 ] || { log "selftest: a kernel report was missed"; bad=1; }
+		'[    6.000000] Kernel panic - not syncing: Attempted to kill init!' \
+		'[    7.000000] BUG: KASAN: slab-use-after-free in region_ioctl+0x12/0x34 [region]' \
+		'[    8.000000] UBSAN: shift-out-of-bounds in region_fs/regionfs.c:10:5' >"$f"
+	[ "$(kernel_problems "$f" | wc -l)" = 9 ] || { log "selftest: a kernel report was missed"; bad=1; }
 	printf '%s\r\n' 'WARNING: user output, no timestamp' 'test BUG: in a user message' \
 		'[    1.000000] pmem0: detected capacity change from 0 to 524288' \
 		'[    0.100000] ACPI: NFIT 0x000000003FFE1234 0000E0 (v01 BOCHS)' >"$f"

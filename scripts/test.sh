@@ -7,7 +7,8 @@
 # fails a run whose kernel complains; the guest suite (tests/guest/run-all.sh) on a fresh pmem
 # image, and a second boot on it; short crash tortures of the region workload
 # (REGION_TORTURE_CUTS power cuts, default 10) and of the KVS (REGION_KVS_TORTURE_CUTS, default
-# 10). Set REGION_TEST_KEEP=1 to keep the logs.
+# 10); the kernel fuzzer on the fuzz kernel, KASAN and UBSAN (REGION_FUZZ_CALLS calls, default
+# 100000; FUZZ_SEED to replay a seed). Set REGION_TEST_KEEP=1 to keep the logs.
 source "$(dirname "$0")/lib.sh"
 # The tests need the debug kernel (kmemleak, lockdep, the RAM disk), whatever the caller set.
 export REGION_KERNEL=test
@@ -167,6 +168,18 @@ crash_torture() {
 	tail -1 "$out.out"
 }
 
+# fuzz: the guest fuzzer (scripts/fuzz.sh) on the fuzz kernel, then unload, reload and check; one
+# result per step and one for the kernel's verdict, all named "fuzz: ...".
+fuzz() {
+	local calls=${REGION_FUZZ_CALLS:-100000} out=$work/fuzz
+	log "== kernel fuzzer: $calls calls on the fuzz kernel (KASAN, UBSAN; its first build takes about 11 minutes)"
+	bash scripts/fuzz.sh "$calls" >"$out.out" 2>"$out.err" || true
+	grep -E '^(PASS|FAIL) fuzz: ' "$out.out" >"$out.lines" || true
+	while read -r status name; do result "$status" "$name"; done <"$out.lines"
+	grep -q . "$out.lines" || { tail -5 "$out.err" >&2; result FAIL "fuzz: no result (see $out.err)"; }
+	grep -E 'fuzz: .*calls/s|FAILED' "$out.err" | tail -2 >&2 || true
+}
+
 host_tests
 build_all
 libregion_checks
@@ -176,4 +189,5 @@ guest_suite
 offline_check
 crash_torture region "${REGION_TORTURE_CUTS:-10}"
 crash_torture kvs "${REGION_KVS_TORTURE_CUTS:-10}"
+fuzz
 summary

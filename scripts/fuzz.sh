@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The kernel fuzzer: one guest run of tests/guest/fuzz.c on the fuzz kernel (REGION_KERNEL=fuzz:
+# the test kernel plus KASAN and UBSAN), then an unload, a reload and a check of the device
+# (tests/guest/fuzz.sh), and an offline check of the image it left.
+#
+#   scripts/fuzz.sh [CALLS [SEED]]   CALLS defaults to $FUZZ_CALLS or 100000; SEED to $FUZZ_SEED
+#                                    or a random one (printed: the same seed replays the same
+#                                    operations)
+#
+# Builds what is missing: the fuzz kernel (cached like the others), region.ko against it (in a copy
+# of the sources beside that kernel, see scripts/module.sh; the tree's region.ko stays the test
+# kernel's), and build/fuzz/ with the fuzzer, regionctl and the guest script. Prints one line per
+# result on stdout, "PASS fuzz: ..." or "FAIL fuzz: ...", the last one the kernel's verdict (no
+# KASAN, UBSAN, WARNING, lockdep, leak or other report on the console); the fuzzer's table and the
+# figures go to stderr. A failed run's console log is kept in $REGION_CACHE/fuzz-failures/. Exits
+# non-zero if anything failed.
+source "$(dirname "$0")/lib.sh"
+export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
+
+calls=${1:-${FUZZ_CALLS:-100000}}
+seed=${2:-${FUZZ_SEED:-$(od -An -tu4 -N4 /dev/urandom | tr -d ' ')}}
+[[ $calls =~ ^[0-9]+$ && $seed =~ ^[0-9]+$ ]] || die "usage: scripts/fuzz.sh [CALLS [SEED]] (numbers)"
+start=$SECONDS
+
+kdir=$(REGION_KERNEL=fuzz bash "$REPO/scripts/kernel.sh") || die "building the fuzz kernel failed"
+ko=$(REGION_KERNEL=fuzz bash "$REPO/scripts/module.sh") || die "building region.ko for the fuzz kernel failed"
+
+stage=$REPO/build/fuzz
+rm -rf "$stage"
+mkdir -p "$stage/bin"
+log "compiling the fuzzer and regionctl (static)"
+static_c "$stage/bin/fuzz" "$REPO/tests/guest/fuzz.c" || die "compiling tests/guest/fuzz.c failed"
+rel=$(static_rust -p regionctl --bin regionctl) || die "building regionctl failed"
+cp "$rel/regionctl" "$stage/bin/"
+cp "$REPO/tests/guest/fuzz.sh" "$stage/"
+
+logfile=$REGION_CACHE/logs/fuzz-$(date -u +%Y%m%d-%H%M%S)-$$.log
+mkdir -p "$(dirname "$logfile")"
+# Slowest rate seen under TCG with KASAN is several hundred calls a second; allow 200.
+timeout=$((600 + calls / 200))
+log "fuzzing: $calls calls, seed $seed (guest timeout ${timeout}s; console log: $logfile)"
+rc=0
+bash "$REPO/scripts/run-guest.sh" --quiet --fresh --kmemleak --kernel "$kdir/arch/x86/boot/bzImage" \
+	--image "$REGION_CACHE/pmem-fuzz.img" --timeout "$timeout" --log "$logfile" \
+	--add "$ko:/region/region.ko" --add "$stage:/tests" -- "sh /tests/fuzz.sh $seed $calls" || rc=$?
+
+console=$(tr -d '\r' <"$logfile")
+# The fuzzer's table and figures (its "# " lines) for the reader.
+grep -a '^# ' <<<"$console" | sed 's/^# //' >&2 || true
+# The guest's TAP results, as result lines.
+results=$(sed -En 's/^ok [0-9]+ (fuzz: .*)$/PASS \1/p; s/^not ok [0-9]+ (fuzz: .*)$/FAIL \1/p' <<<"$console")
+[ -n "$results" ] || results="FAIL fuzz: no results in the console log"
+case $rc in
+0 | 1) verdict="PASS fuzz: the kernel reported nothing (KASAN, UBSAN, WARNING, lockdep, leaks)" ;;
+124) verdict="FAIL fuzz: the guest timed out after ${timeout}s" ;;
+125) verdict="FAIL fuzz: the kernel reported a problem (seed $seed)" ;;
+*) verdict="FAIL fuzz: the guest run failed with status $rc" ;;
+esac
+# The image the guest left (module unloaded), checked offline on the host.
+out=""
+if [ $rc = 0 ] || [ $rc = 1 ]; then
+	if (cd "$REPO" && cargo build -q --release -p regionctl) >&2 &&
+		out=$("$REPO/target/release/regionctl" check "$REGION_CACHE/pmem-fuzz.img" 2>&1) &&
+		grep -q '^no inconsistencies$' <<<"$out"; then
+		results+=$'\n'"PASS fuzz: offline regionctl check of the image the guest left"
+	else
+		sed 's/^/    /' <<<"$out" >&2
+		results+=$'\n'"FAIL fuzz: offline regionctl check of the image the guest left"
+	fi
+fi
+echo "$results"
+echo "$verdict"
+
+total=$(sed -n 's/^# total: //p' <<<"$console" | tail -1)
+log "fuzz: ${total:-no total}; $((SECONDS - start)) s in all (builds, boot, fuzzing, reload, check)"
+if grep -q '^FAIL' <<<"$results"$'\n'"$verdict"; then
+	mkdir -p "$REGION_CACHE/fuzz-failures"
+	kept=$REGION_CACHE/fuzz-failures/$(basename "$logfile")
+	cp "$logfile" "$kept"
+	log "fuzz FAILED; console log kept in $kept; replay with: scripts/fuzz.sh $calls $seed"
+	exit 1
+fi
