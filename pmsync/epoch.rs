@@ -26,29 +26,20 @@
 
 use crate::{
     epoch_state::{Commit, FirstWrite, Refused},
-    region_file::{
-        borrow, region_unmap_pages, region_unmap_pages_in, OpenRegion, View, VmFault, VM_FAULT_OOM,
-        VM_FAULT_SIGBUS,
+    region_file::{borrow, OpenRegion, View, VmFault, VM_FAULT_OOM, VM_FAULT_SIGBUS},
+    regionfs_h::{
+        region_next_open_region, region_put_file, region_unmap_pages, region_unmap_pages_in,
     },
     undo_share::Shortage,
 };
 use core::sync::atomic::Ordering::Relaxed;
-use kernel::{
-    ffi::{c_uint, c_void},
-    prelude::*,
-};
+use kernel::{ffi::c_uint, prelude::*};
 
 /// Up to this many dirty pages, PMSYNC removes their mappings page by page; beyond it, in one
 /// call over the span from the first to the last, so that scattered pages still cost one TLB
 /// shootdown round per mapping (clean pages in the span are unmapped too and fault again on
 /// their next access).
 const UNMAP_ONE_BY_ONE: usize = 8;
-
-// The interface of regionfs.h that only PMSYNC uses.
-extern "C" {
-    fn region_next_open_region(next: *mut c_uint, file: *mut *mut c_void) -> *mut c_void;
-    fn region_put_file(file: *mut c_void);
-}
 
 impl OpenRegion {
     /// Before the first write to page `pgoff` in this epoch: saves its committed contents to an
@@ -186,7 +177,13 @@ impl OpenRegion {
             // SAFETY: `self.inode` is live (type invariant of `OpenRegion`), and `writers` is
             // valid for reads of its length for the call.
             let unmapped = unsafe {
-                region_unmap_pages_in(self.inode, first, count, writers.as_ptr(), writers.len())
+                region_unmap_pages_in(
+                    self.inode,
+                    first,
+                    count,
+                    writers.as_ptr().cast(),
+                    writers.len(),
+                )
             };
             counters
                 .mappings_unmapped
@@ -209,7 +206,7 @@ pub(crate) fn pmsync_all_open() -> Result<u64> {
     let mut seen: KVec<usize> = KVec::new();
     let mut next: c_uint = 0;
     loop {
-        let mut file: *mut c_void = core::ptr::null_mut();
+        let mut file: *mut kernel::bindings::file = core::ptr::null_mut();
         // SAFETY: `next` and `file` are valid for writes; called in process context.
         let private = unsafe { region_next_open_region(&mut next, &mut file) };
         if private.is_null() {

@@ -18,6 +18,10 @@ use crate::{
     device::RegionDevice,
     dirty::DirtySet,
     epoch_state::EpochState,
+    regionfs_h::{
+        region_inode_new, region_inode_put, region_inode_set_size, region_install_fd,
+        region_unmap_pages, region_vmf_insert,
+    },
     table::Region,
     uapi::{RegionStat, REGION_IOC_FSTAT, REGION_IOC_PMSYNC},
 };
@@ -31,27 +35,9 @@ use kernel::{
     uaccess::{UserPtr, UserSlice},
 };
 
-/// `vm_fault_t`.
-pub(crate) type VmFault = c_uint;
+pub(crate) use crate::regionfs_h::VmFault;
 pub(crate) const VM_FAULT_SIGBUS: VmFault = bindings::vm_fault_reason_VM_FAULT_SIGBUS as VmFault;
 pub(crate) const VM_FAULT_OOM: VmFault = bindings::vm_fault_reason_VM_FAULT_OOM as VmFault;
-
-// The interface of regionfs.h.
-extern "C" {
-    fn region_inode_new(size: u64, out: *mut *mut c_void) -> i32;
-    fn region_inode_set_size(inode: *mut c_void, size: u64);
-    fn region_inode_put(inode: *mut c_void);
-    fn region_install_fd(inode: *mut c_void, private: *mut c_void, writable: bool) -> i32;
-    fn region_vmf_insert(vmf: *mut c_void, pfn: c_ulong, writable: bool) -> VmFault;
-    pub(crate) fn region_unmap_pages(inode: *mut c_void, first: u64, count: u64);
-    pub(crate) fn region_unmap_pages_in(
-        inode: *mut c_void,
-        first: u64,
-        count: u64,
-        vmas: *const usize,
-        n: usize,
-    ) -> c_ulong;
-}
 
 /// What faults and PMSYNC need of the region (its extents and size, changed only by resize),
 /// which pages its mappings cover, and its epoch's dirty pages.
@@ -84,7 +70,7 @@ pub(crate) struct View {
 pub(crate) struct OpenRegion {
     pub(crate) device: Arc<RegionDevice>,
     pub(crate) index: u32,
-    pub(crate) inode: *mut c_void,
+    pub(crate) inode: *mut bindings::inode,
     #[pin]
     pub(crate) view: Mutex<View>,
 }
@@ -104,7 +90,7 @@ impl OpenRegion {
     ) -> Result<Arc<Self>> {
         let dirty = DirtySet::new(region.size_pages)?;
         let size = region.size_pages * crate::geometry::PAGE_SIZE;
-        let mut inode: *mut c_void = core::ptr::null_mut();
+        let mut inode: *mut bindings::inode = core::ptr::null_mut();
         // SAFETY: regionfs is mounted while the device is attached; `inode` is valid for a write.
         let ret = unsafe { region_inode_new(size, &mut inode) };
         if ret != 0 {
@@ -217,7 +203,7 @@ impl OpenRegion {
         }
     }
 
-    fn fault(&self, vma: usize, vmf: *mut c_void, pgoff: u64, write: bool) -> VmFault {
+    fn fault(&self, vma: usize, vmf: *mut bindings::vm_fault, pgoff: u64, write: bool) -> VmFault {
         self.device.op_counters.faults.fetch_add(1, Relaxed);
         let mut view = self.view.lock();
         let Some(page) = view.region.device_page(pgoff) else {
@@ -309,43 +295,61 @@ impl PinnedDrop for OpenRegion {
 ///
 /// # Safety
 ///
-/// `private` must be the private data of a live regionfs file (or of a mapping of one).
+/// `private` must be the private data of a live regionfs file (or of a mapping of one), and the
+/// file must stay live for `'a`.
 pub(crate) unsafe fn borrow<'a>(private: *mut c_void) -> &'a OpenRegion {
     // SAFETY: the private data is a reference owned by the file, which the caller guarantees is
-    // live, so the `OpenRegion` is too.
+    // live for `'a`, so the `OpenRegion` is too.
     unsafe { &*private.cast::<OpenRegion>() }
 }
 
 /// `->fault` of a region mapping.
+///
+/// # Safety
+///
+/// `private` must be the private data of the mapping `vma` (its file's, which the mapping holds),
+/// and `vmf` the fault being handled on it, live for the call.
 #[no_mangle]
-extern "C" fn region_rs_fault(
+unsafe extern "C" fn region_rs_fault(
     private: *mut c_void,
-    vma: *mut c_void,
-    vmf: *mut c_void,
+    vma: *mut bindings::vm_area_struct,
+    vmf: *mut bindings::vm_fault,
     pgoff: u64,
     write: bool,
 ) -> VmFault {
-    // SAFETY: regionfs.c passes the mapping's private data, the file's, and the mapping holds
-    // the file.
+    // SAFETY: the caller passes the private data of a mapping, which holds its file.
     unsafe { borrow(private) }.fault(vma as usize, vmf, pgoff, write)
 }
 
 /// `->pfn_mkwrite` of a region mapping.
+///
+/// # Safety
+///
+/// As for [`region_rs_fault`].
 #[no_mangle]
-extern "C" fn region_rs_pfn_mkwrite(private: *mut c_void, vma: *mut c_void, pgoff: u64) -> VmFault {
+unsafe extern "C" fn region_rs_pfn_mkwrite(
+    private: *mut c_void,
+    vma: *mut bindings::vm_area_struct,
+    pgoff: u64,
+) -> VmFault {
     // SAFETY: as for `region_rs_fault`.
     unsafe { borrow(private) }.pfn_mkwrite(vma as usize, pgoff)
 }
 
-/// `->unlocked_ioctl` of a region file.
+/// `->unlocked_ioctl` of a region file, opened for writing if `writable`.
+///
+/// # Safety
+///
+/// `private` must be the private data of the file the ioctl is made on; `arg` is a user address,
+/// only ever reached through `UserSlice`.
 #[no_mangle]
-extern "C" fn region_rs_ioctl(
+unsafe extern "C" fn region_rs_ioctl(
     private: *mut c_void,
     cmd: c_uint,
     arg: c_ulong,
     writable: bool,
 ) -> c_long {
-    // SAFETY: regionfs.c passes the private data of the file the ioctl is made on.
+    // SAFETY: the caller passes the private data of a file that is live during the ioctl.
     match unsafe { borrow(private) }.ioctl(cmd, arg, writable) {
         Ok(v) => v as c_long,
         Err(e) => e.to_errno() as c_long,
@@ -354,10 +358,14 @@ extern "C" fn region_rs_ioctl(
 
 /// `->open` of a region mapping (`copied`: a copy of another, which may hold its writable page
 /// table entries), and the first mapping from `->mmap`: records its pages.
+///
+/// # Safety
+///
+/// As for [`region_rs_fault`]; `vma` is only compared, never followed.
 #[no_mangle]
-extern "C" fn region_rs_vma_opened(
+unsafe extern "C" fn region_rs_vma_opened(
     private: *mut c_void,
-    vma: *mut c_void,
+    vma: *mut bindings::vm_area_struct,
     pgoff: u64,
     pages: u64,
     copied: bool,
@@ -367,15 +375,27 @@ extern "C" fn region_rs_vma_opened(
 }
 
 /// `->close` of a region mapping.
+///
+/// # Safety
+///
+/// As for [`region_rs_vma_opened`]; the mapping still holds its file while it closes.
 #[no_mangle]
-extern "C" fn region_rs_vma_closed(private: *mut c_void, vma: *mut c_void) {
+unsafe extern "C" fn region_rs_vma_closed(
+    private: *mut c_void,
+    vma: *mut bindings::vm_area_struct,
+) {
     // SAFETY: as for `region_rs_fault`; the mapping still holds its file while it closes.
     unsafe { borrow(private) }.vma_closed(vma as usize)
 }
 
 /// `->release` of a region file: gives back the file's reference.
+///
+/// # Safety
+///
+/// `private` must be the private data `region_install_fd` gave the file (a reference made by
+/// `Arc::into_raw`), and the file must be being released: this is its last use.
 #[no_mangle]
-extern "C" fn region_rs_release(private: *mut c_void) {
+unsafe extern "C" fn region_rs_release(private: *mut c_void) {
     // SAFETY: the private data is the reference `install_fd` handed to this file; the file is
     // being released, so this is its last use.
     let region = unsafe { Arc::from_raw(private.cast::<OpenRegion>().cast_const()) };

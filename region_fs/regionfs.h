@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * regionfs.h - the interface of regionfs.c, mirrored by the extern "C" block in
- * region_fs/region_file.rs, and the callbacks regionfs.c makes into Rust. Keep them in step.
+ * regionfs.h - the interface of regionfs.c, mirrored by the one extern "C" block in
+ * region_fs/regionfs_h.rs, and the callbacks regionfs.c makes into Rust (region_file.rs). A host
+ * test (region_fs/tests/externs_match_headers.rs) checks that they match.
  */
 #ifndef REGION_REGIONFS_H
 #define REGION_REGIONFS_H

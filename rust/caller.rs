@@ -4,12 +4,9 @@
 
 use kernel::{ffi::c_int, prelude::*};
 
-extern "C" {
-    fn region_current_uid() -> u32;
-    fn region_current_gid() -> u32;
-    fn region_may_access(uid: u32, gid: u32, mode: u32, want: c_int) -> c_int;
-    fn region_capable_admin() -> bool;
-}
+use crate::region_glue_h::{
+    region_capable_admin, region_current_gid, region_current_uid, region_may_access,
+};
 
 /// Read permission (`MAY_READ`, the same bit as in a mode's `r`).
 pub(crate) const MAY_READ: c_int = 4;

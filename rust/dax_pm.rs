@@ -9,12 +9,9 @@
 
 use crate::pm::{Pm, CACHE_LINE};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use kernel::{ffi::c_void, prelude::*};
+use kernel::prelude::*;
 
-extern "C" {
-    fn region_pm_writeback(addr: *mut c_void, len: usize);
-    fn region_pm_fence();
-}
+use crate::region_glue_h::{region_pm_fence, region_pm_writeback};
 
 /// Write-backs and fences issued on the device since it was attached.
 #[derive(Default)]

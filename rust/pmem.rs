@@ -7,27 +7,12 @@
 //! the C glue; every call sits in an `unsafe` block that says why it is sound.
 
 use core::ptr::NonNull;
-use kernel::{
-    ffi::{c_char, c_int, c_long, c_ulong, c_void},
-    prelude::*,
+use kernel::{ffi::c_int, prelude::*};
+
+use crate::region_glue_h::{
+    region_param_pmem, region_pmem_close, region_pmem_kaddr, region_pmem_mapped_pages,
+    region_pmem_open, region_pmem_pfn, region_pmem_size, RegionPmem as RawPmem,
 };
-
-/// `struct region_pmem` of `region_glue.c`: opaque here.
-#[repr(C)]
-struct RawPmem {
-    _opaque: [u8; 0],
-}
-
-// The interface of region_glue.h.
-extern "C" {
-    fn region_param_pmem() -> *const c_char;
-    fn region_pmem_open(path: *const c_char, out: *mut *mut RawPmem, step: *mut c_int) -> c_int;
-    fn region_pmem_close(pm: *mut RawPmem);
-    fn region_pmem_size(pm: *const RawPmem) -> u64;
-    fn region_pmem_mapped_pages(pm: *const RawPmem) -> c_long;
-    fn region_pmem_kaddr(pm: *const RawPmem) -> *mut c_void;
-    fn region_pmem_pfn(pm: *const RawPmem) -> c_ulong;
-}
 
 /// The step of attaching a device that failed (`enum region_pmem_step` in `region_glue.c`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,6 +24,7 @@ mod control;
 mod dax_pm;
 mod errname;
 mod pmem;
+mod region_glue_h;
 mod sched;
 mod uapi;
 
@@ -32,6 +33,8 @@ mod uapi;
 mod device;
 #[path = "../region_fs/region_file.rs"]
 mod region_file;
+#[path = "../region_fs/regionfs_h.rs"]
+mod regionfs_h;
 
 // PMSYNC: kernel-only.
 #[path = "../pmsync/dirty.rs"]
@@ -132,10 +135,7 @@ impl PinnedDrop for RegionModule {
     }
 }
 
-extern "C" {
-    fn region_fs_mount() -> i32;
-    fn region_fs_unmount();
-}
+use regionfs_h::{region_fs_mount, region_fs_unmount};
 
 /// The mount of the region pseudo file system; unmounted on drop.
 struct RegionFsMount;

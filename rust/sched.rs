@@ -3,10 +3,7 @@
 //! The scheduler, for long loops (clearing the pages of a large region, rolling back many
 //! pages): let other tasks run between chunks, and stop early when the caller is killed.
 
-extern "C" {
-    fn region_cond_resched();
-    fn region_fatal_signal_pending() -> bool;
-}
+use crate::regionfs_h::{region_cond_resched, region_fatal_signal_pending};
 
 /// Lets other tasks run (`cond_resched()`). Call it in process context only, holding no
 /// spinlock (sleeping locks are fine).
