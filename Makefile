@@ -10,6 +10,9 @@
 #   make torture  CUTS power cuts (default 1000) with a check after each; prints how many it survived
 #   make fuzz     the kernel fuzzer on the KASAN/UBSAN kernel: FUZZ_CALLS calls (default 1000000),
 #                 FUZZ_SEED to replay a seed; then unload, reload, check; prints calls, rate, seed, time
+#   make model    the state machine's model-based test on the host: MODEL_STEPS steps (default
+#                 10000000) from MODEL_SEED (default 1); prints steps and time, or a seed and a
+#                 shrunk failing sequence
 #   make guest    boot the guest with the module and a shell command: make guest CMD='ls /dev'
 #   make clean    remove build output in this tree (caches stay; see README to clear them)
 #
@@ -19,7 +22,7 @@
 KDIR ?=
 CMD ?= dmesg | tail -5
 
-.PHONY: all module demo test lint bench torture fuzz guest clean
+.PHONY: all module demo test lint bench torture fuzz model guest clean
 
 all: module
 
@@ -52,6 +55,12 @@ FUZZ_CALLS ?= 1000000
 FUZZ_SEED ?=
 fuzz:
 	bash scripts/fuzz.sh $(FUZZ_CALLS) $(FUZZ_SEED)
+
+MODEL_STEPS ?= 10000000
+MODEL_SEED ?= 1
+model:
+	MODEL_STEPS=$(MODEL_STEPS) MODEL_SEED=$(MODEL_SEED) cargo test --release -p region-layout \
+		model_tests -- --nocapture
 
 guest: module
 	bash scripts/run-guest.sh --add $(CURDIR)/region.ko:/region/region.ko -- '$(CMD)'

@@ -45,7 +45,10 @@ struct region_device_info {
 /* Reports the ABI version and the device's geometry. Errors: EFAULT, EINVAL (flags not 0). */
 #define REGION_IOC_DEVICE_INFO _IOWR(REGION_IOC_MAGIC, 0x00, struct region_device_info)
 
-/* Bytes of a name field: a name is 1-63 bytes without '/' or NUL, then NUL padding. */
+/*
+ * Bytes of a name field: a name is 1-63 bytes without '/' or NUL, then NUL padding; create takes
+ * only names that are valid UTF-8.
+ */
 #define REGION_NAME_MAX 64
 
 /* Extents one region can have (see docs/FORMAT.md). */

@@ -966,3 +966,10 @@ fn the_state_machine_matches_the_model_through_crashes() {
         "model: {steps_done} steps in {runs} seeded runs from seed {first_seed}, no difference"
     );
 }
+
+#[test]
+fn new_names_must_be_utf8() {
+    let mut sys = System::formatted();
+    assert_eq!(sys.create(1000, b"\x80\x81", 1, 0o600), Err(Errno::Inval));
+    assert_eq!(sys.create(1000, "café".as_bytes(), 1, 0o600), Ok(()));
+}

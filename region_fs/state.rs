@@ -266,7 +266,9 @@ where
         size: u64,
         mode: u32,
     ) -> Result<(u32, Region), Errno> {
-        if mode & !0o777 != 0 || size == 0 {
+        // New names are UTF-8 text: every tool prints them and every library takes them as
+        // strings. (Names of regions made before this rule stay usable.)
+        if mode & !0o777 != 0 || size == 0 || core::str::from_utf8(name).is_err() {
             return Err(Errno::Inval);
         }
         let pages = size.div_ceil(PAGE_SIZE);

@@ -115,6 +115,11 @@ TEST_F(dev, create_refuses_bad_arguments)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->fd, REGION_IOC_CREATE, NULL));
 	EXPECT_EQ(EFAULT, errno);
+	/* New names are UTF-8 text. */
+	EXPECT_EQ(-1, region_create(self->fd, "\x80\x81", PAGE, 0600));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, region_create(self->fd, "caf\xc3\xa9", PAGE, 0600));
+	EXPECT_EQ(0, region_delete(self->fd, "caf\xc3\xa9"));
 }
 
 TEST_F(dev, create_beyond_free_space_is_enospc)
