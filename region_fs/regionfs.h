@@ -2,7 +2,7 @@
 /*
  * regionfs.h - the interface of regionfs.c, mirrored by the one extern "C" block in
  * region_fs/regionfs_h.rs, and the callbacks regionfs.c makes into Rust (region_file.rs). A host
- * test (region_fs/tests/externs_match_headers.rs) checks that they match.
+ * test (region_fs/core/tests/externs_match_headers.rs) checks that they match.
  */
 #ifndef REGION_REGIONFS_H
 #define REGION_REGIONFS_H

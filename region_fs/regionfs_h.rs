@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The interface of `regionfs.h` (what `regionfs.c` provides), declared once, with the kernel's
-//! own types. A host test (`region_fs/tests/externs_match_headers.rs`) checks that every function
+//! own types. A host test (`region_fs/core/tests/externs_match_headers.rs`) checks that every function
 //! here matches its C prototype, name, arity and types, and that none is missing.
 //!
 //! The callbacks `regionfs.c` makes into Rust are the `unsafe extern "C" fn region_rs_*` in

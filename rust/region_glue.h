@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * region_glue.h - the interface of region_glue.c, mirrored by the one extern "C" block in
- * rust/region_glue_h.rs; a host test (region_fs/tests/externs_match_headers.rs) checks the two
+ * rust/region_glue_h.rs; a host test (region_fs/core/tests/externs_match_headers.rs) checks the two
  * match.
  */
 #ifndef REGION_GLUE_H

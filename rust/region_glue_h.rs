@@ -2,7 +2,7 @@
 
 //! The interface of `region_glue.h` (what `region_glue.c` provides: the pmem device, write-back
 //! and fence, the caller's credentials), declared once. A host test
-//! (`region_fs/tests/externs_match_headers.rs`) checks that every function here matches its C
+//! (`region_fs/core/tests/externs_match_headers.rs`) checks that every function here matches its C
 //! prototype, name, arity and types, and that none is missing.
 
 use kernel::ffi::{c_char, c_int, c_long, c_ulong, c_void};

@@ -8,8 +8,9 @@
 //! parameter (see [`attach`]) and registers `/dev/region`; at unload the registration goes first,
 //! then the device, then the mount.
 //!
-//! Folders: `rust/` (this root and the kernel glue), `region_fs/` (the on-PM layout, `core`-only
-//! and shared with the host crates, and the region manager and pseudo file system), `pmsync/`
+//! Folders: `rust/` (this root and the kernel glue), `region_fs/core/` (the on-PM layout and the
+//! state machine, `core`-only and shared with the host crate), `region_fs/` (the kernel side of the
+//! region manager and the pseudo file system), `pmsync/`
 //! (dirty tracking, the first-write undo save, the commit, the undo slot pool), `ioctl_uapi/`
 //! (the user ABI).
 
@@ -44,44 +45,44 @@ mod epoch;
 #[path = "../pmsync/undo_pool.rs"]
 mod undo_pool;
 
-// The on-PM layout: `core`-only, shared with the host crate `region-layout`, where these items
-// are public API.
-// Some items serve the host tests, or PMSYNC (next), only.
+// The on-PM layout and the state machine: `core`-only, shared with the host crate
+// `region-layout` (region_fs/core), where these items are public API. Some items serve the host
+// tests only.
 #[allow(unreachable_pub, dead_code)]
-#[path = "../region_fs/alloc.rs"]
+#[path = "../region_fs/core/alloc.rs"]
 mod alloc;
 #[allow(unreachable_pub)]
-#[path = "../region_fs/bytes.rs"]
+#[path = "../region_fs/core/bytes.rs"]
 mod bytes;
 #[allow(unreachable_pub)]
-#[path = "../region_fs/checksum.rs"]
+#[path = "../region_fs/core/checksum.rs"]
 mod checksum;
 #[allow(unreachable_pub, dead_code)]
-#[path = "../region_fs/epoch_state.rs"]
+#[path = "../region_fs/core/epoch_state.rs"]
 mod epoch_state;
 #[allow(unreachable_pub)]
-#[path = "../region_fs/geometry.rs"]
+#[path = "../region_fs/core/geometry.rs"]
 mod geometry;
 #[allow(unreachable_pub, dead_code)]
-#[path = "../region_fs/ops.rs"]
+#[path = "../region_fs/core/ops.rs"]
 mod ops;
 #[allow(unreachable_pub, dead_code)]
-#[path = "../region_fs/pm.rs"]
+#[path = "../region_fs/core/pm.rs"]
 mod pm;
 #[allow(unreachable_pub, dead_code)]
-#[path = "../region_fs/state.rs"]
+#[path = "../region_fs/core/state.rs"]
 mod state;
 #[allow(unreachable_pub)]
-#[path = "../region_fs/superblock.rs"]
+#[path = "../region_fs/core/superblock.rs"]
 mod superblock;
 #[allow(unreachable_pub, dead_code)]
-#[path = "../region_fs/table.rs"]
+#[path = "../region_fs/core/table.rs"]
 mod table;
 #[allow(unreachable_pub, dead_code)]
-#[path = "../region_fs/undo.rs"]
+#[path = "../region_fs/core/undo.rs"]
 mod undo;
 #[allow(unreachable_pub, dead_code)]
-#[path = "../region_fs/undo_share.rs"]
+#[path = "../region_fs/core/undo_share.rs"]
 mod undo_share;
 
 use control::ControlFile;

@@ -20,7 +20,7 @@ src=$REPO
 if [ "${REGION_KERNEL:-test}" != test ]; then
 	src=$(dirname "$kdir")/module
 	mkdir -p "$src"
-	(cd "$REPO" && find Kbuild rust region_fs pmsync ioctl_uapi -maxdepth 1 -type f \
+	(cd "$REPO" && find Kbuild rust region_fs pmsync ioctl_uapi -maxdepth 2 -type f \
 		\( -name Kbuild -o -name '*.rs' -o -name '*.c' -o -name '*.h' \) -print0 |
 		xargs -0 cp -p --parents -t "$src")
 fi
