@@ -1,35 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! PMSYNC: the two ends of an epoch of an open region.
+//! PMSYNC: the two ends of an epoch of an open region, and the state it keeps for them
+//! ([`Epoch`], inside the open region's `View`, under its lock).
 //!
 //! After each commit no page of the region is mapped writable: read faults map pages read-only,
 //! and the commit removes the mappings of the pages written in the epoch. The first write to a
 //! page in an epoch therefore faults (`->fault` for a write, `->pfn_mkwrite` for a read-only
-//! mapping; both in `region_file.rs`), and [`OpenRegion::save_first_write`] saves the page's
-//! committed contents to an undo slot, persisted, before the page becomes writable.
+//! mapping; both in `region_file.rs`), and [`Epoch::first_write`] saves the page's committed
+//! contents to an undo slot, persisted, before the page becomes writable.
 //!
-//! [`OpenRegion::commit`] takes the region with its lock held, so no new write can start;
-//! removes the mappings of the dirty pages in every process that may store to them (the TLB
-//! shootdown), so no CPU can; writes their lines back, fences, and commits by advancing the epoch
-//! with one 8-byte store (written back, fenced). The slots are free from that instant. Its cost
-//! follows the dirty pages: it walks [`DirtySet`](crate::dirty::DirtySet), never the region.
+//! [`Epoch::commit`] runs with the region's lock held, so no new write can start; removes the
+//! mappings of the dirty pages in every process that may store to them (the TLB shootdown), so
+//! no CPU can; writes their lines back, fences, and commits by advancing the epoch with one 8-byte
+//! store (written back, fenced). The slots are free from that instant. Its cost follows the dirty
+//! pages: it walks [`DirtySet`], never the region. What to save, when to commit and in which
+//! order are `EpochState`'s (`region_fs/core/epoch_state.rs`, tested on the host); this file
+//! brings the kernel's part: the unmapping, the counters, the errors of a fault.
 //!
 //! The processes that may store to a dirty page are those whose mapping took a write fault in
-//! the epoch (the fault handlers record it in `View::writers` before a page table entry becomes
-//! writable), or appeared by copying such a mapping (fork, split, mremap: recorded by `->open`).
-//! Only their entries are removed; a process that only read keeps its read-only entries and gets
-//! no TLB flush. A write fault still in flight in a recorded mapping finds its entry gone and
-//! retries in the next epoch, as before.
+//! the epoch (the fault handlers record it with [`Epoch::note_writer`] before a page table entry
+//! becomes writable), or appeared by copying such a mapping (fork, split, mremap: recorded by
+//! `->open`). Only their entries are removed; a process that only read keeps its read-only
+//! entries and gets no TLB flush. A write fault still in flight in a recorded mapping finds its
+//! entry gone and retries in the next epoch, as before.
 //!
 //! Lock order: the mmap lock (faults), then the device's table lock, then `OpenRegion::view`;
-//! unmapping (i_mmap_rwsem, page table locks) after `view`. The undo slot pool takes no lock.
+//! unmapping (i_mmap_rwsem, page table locks) after `view`; the undo pool's charges innermost.
 
 use crate::{
-    epoch_state::{Commit, FirstWrite, Refused},
-    region_file::{borrow, OpenRegion, View, VmFault, VM_FAULT_OOM, VM_FAULT_SIGBUS},
+    dirty::DirtySet,
+    epoch_state::{Commit, EpochState, FirstWrite, Refused},
+    region_file::{borrow, OpenRegion, VmFault, VM_FAULT_OOM, VM_FAULT_SIGBUS},
     regionfs_h::{
         region_next_open_region, region_put_file, region_unmap_pages, region_unmap_pages_in,
     },
+    table::Region,
     undo_share::Shortage,
 };
 use core::sync::atomic::Ordering::Relaxed;
@@ -41,37 +46,94 @@ use kernel::{ffi::c_uint, prelude::*};
 /// their next access).
 const UNMAP_ONE_BY_ONE: usize = 8;
 
-impl OpenRegion {
-    /// Before the first write to page `pgoff` in this epoch: saves its committed contents to an
-    /// undo slot and persists it (`epoch_state.rs` decides; with the owner's share or the area
-    /// used up it commits the region first, an automatic PMSYNC).
-    pub(crate) fn save_first_write(&self, view: &mut View, pgoff: u64) -> Result<(), VmFault> {
-        let device = &self.device;
-        let View {
-            region,
-            epoch,
-            writers,
-            writers_lost,
-            untracked,
-            ..
-        } = view;
-        let all = *writers_lost || *untracked > 0;
-        let saved = epoch.first_write(
+/// PMSYNC's state of one open region.
+pub(crate) struct Epoch {
+    /// The epoch stores go to now, and the pages saved (and so writable) in it.
+    state: EpochState<DirtySet>,
+    /// The mappings (by `vm_area_struct` address) that may hold a writable page table entry of a
+    /// page dirty in this epoch, or have a write fault on one in flight: those that took a write
+    /// fault since the last commit, and those that appeared by copying another (fork, split,
+    /// mremap). Only these need their entries removed at the commit. Region mappings are
+    /// `VM_PFNMAP | VM_DONTEXPAND`, which the kernel never merges or expands, so entries move to
+    /// another mapping only through those copies (`->open`), never unseen.
+    writers: KVec<usize>,
+    /// A writer could not be recorded (no memory): the commit unmaps every mapping.
+    writers_lost: bool,
+}
+
+impl Epoch {
+    /// An epoch numbered `epoch` with nothing dirty yet (`dirty` is empty).
+    pub(crate) fn new(epoch: u64, dirty: DirtySet) -> Self {
+        Self {
+            state: EpochState { epoch, dirty },
+            writers: KVec::new(),
+            writers_lost: false,
+        }
+    }
+
+    /// The number the next commit makes durable.
+    pub(crate) fn number(&self) -> u64 {
+        self.state.epoch
+    }
+
+    /// Whether stores since the last commit hold undo slots, and the epoch they belong to.
+    pub(crate) fn uncommitted(&self) -> (bool, u64) {
+        (!self.state.dirty.is_empty(), self.state.epoch)
+    }
+
+    /// Makes room in the dirty set for `pages` pages, before a resize commits.
+    pub(crate) fn make_room(&mut self, pages: u64) -> Result {
+        self.state.dirty.grow(pages)
+    }
+
+    /// Takes the undo slots out (when the region goes away).
+    pub(crate) fn take_slots(&mut self) -> KVVec<u32> {
+        self.state.dirty.take_slots()
+    }
+
+    /// Records that mapping `vma` may hold writable page table entries in this epoch.
+    pub(crate) fn note_writer(&mut self, vma: usize) {
+        if !self.writers_lost
+            && !self.writers.contains(&vma)
+            && self.writers.push(vma, GFP_KERNEL).is_err()
+        {
+            self.writers_lost = true;
+        }
+    }
+
+    /// Mapping `vma` went away.
+    pub(crate) fn forget_writer(&mut self, vma: usize) {
+        self.writers.retain(|v| *v != vma);
+    }
+
+    /// Before the first write to page `pgoff` of `open` (shaped `region`) in this epoch: saves its
+    /// committed contents to an undo slot and persists it; with the owner's share or the area
+    /// used up it commits the region first (an automatic PMSYNC). `untracked`: a mapping exists
+    /// whose range could not be recorded (a commit then unmaps every mapping).
+    pub(crate) fn first_write(
+        &mut self,
+        open: &OpenRegion,
+        region: &Region,
+        untracked: bool,
+        pgoff: u64,
+    ) -> Result<(), VmFault> {
+        let device = &open.device;
+        let all = self.writers_lost || untracked;
+        let writers = &self.writers;
+        let saved = self.state.first_write(
             &mut device.pm(),
             &device.layout,
-            self.index,
+            open.index,
             region,
             pgoff,
             &device.undo_pool,
-            |pages| self.quiesce(pages, writers, all),
+            |pages| quiesce(open, pages, writers, all),
         );
         match saved {
             Ok(FirstWrite::AlreadySaved) => Ok(()),
             Ok(FirstWrite::Saved { committed }) => {
                 if let Some(c) = committed {
-                    writers.clear();
-                    *writers_lost = false;
-                    self.count_commit(c);
+                    self.committed(open, c);
                 }
                 device.op_counters.undo_pages.fetch_add(1, Relaxed);
                 Ok(())
@@ -80,30 +142,58 @@ impl OpenRegion {
             Err(Refused::EpochsExhausted) => {
                 pr_warn!(
                     "region {}: its epochs are used up (2^48 commits): write refused with SIGBUS\n",
-                    self.index
+                    open.index
                 );
                 Err(VM_FAULT_SIGBUS)
             }
-            Err(Refused::Shortage(shortage)) => Err(self.refuse_first_write(shortage)),
+            Err(Refused::Shortage(shortage)) => Err(refuse_first_write(open, shortage)),
         }
     }
 
-    /// The fault code for a first write refused for `shortage`, with a log line saying why.
-    fn refuse_first_write(&self, shortage: Shortage) -> VmFault {
-        match shortage {
-            Shortage::OwnerShare => pr_warn!("region {}: its owner's other regions hold the owner's whole share of the undo area ({} slots): write refused with SIGBUS; PMSYNC or close them\n", self.index, self.device.undo_pool.share()),
-            Shortage::AreaFull => pr_warn!("region {}: undo area full (other owners' open regions hold every slot): write refused with SIGBUS\n", self.index),
-            Shortage::OutOfMemory => return VM_FAULT_OOM,
+    /// PMSYNC of `open` (shaped `region`) with its lock held: returns the epoch that is now
+    /// durable, or `EOVERFLOW` when the region's epochs are used up.
+    pub(crate) fn commit(
+        &mut self,
+        open: &OpenRegion,
+        region: &Region,
+        untracked: bool,
+    ) -> Result<u64> {
+        let device = &open.device;
+        let all = self.writers_lost || untracked;
+        let writers = &self.writers;
+        let c = self
+            .state
+            .commit(
+                &mut device.pm(),
+                &device.layout,
+                open.index,
+                region,
+                &device.undo_pool,
+                |pages| quiesce(open, pages, writers, all),
+            )
+            .map_err(|_| EOVERFLOW)?;
+        if c.advanced {
+            self.committed(open, c);
         }
-        VM_FAULT_SIGBUS
+        Ok(c.epoch)
     }
 
-    /// After a shrink to `pages` pages has committed: the pages cut off lose their undo slots
-    /// (see `EpochState::forget_from`).
-    pub(crate) fn forget_cut_pages(&self, view: &mut View, pages: u64) {
-        let device = &self.device;
-        let uid = view.region.uid;
-        view.epoch.forget_from(
+    /// After a commit: no mapping holds a writable entry any more; counts it.
+    fn committed(&mut self, open: &OpenRegion, c: Commit) {
+        self.writers.clear();
+        self.writers_lost = false;
+        let counters = &open.device.op_counters;
+        counters
+            .pages_written_back
+            .fetch_add(c.pages_written, Relaxed);
+        counters.pmsyncs.fetch_add(1, Relaxed);
+    }
+
+    /// After a shrink of `open` (owned by `uid`) to `pages` pages has committed: the pages cut off
+    /// lose their undo slots (see `EpochState::forget_from`).
+    pub(crate) fn forget_from(&mut self, open: &OpenRegion, uid: u32, pages: u64) {
+        let device = &open.device;
+        self.state.forget_from(
             &mut device.pm(),
             &device.layout,
             uid,
@@ -111,92 +201,57 @@ impl OpenRegion {
             &device.undo_pool,
         );
     }
+}
 
-    /// PMSYNC with the region's lock held: returns the epoch that is now durable, or
-    /// `EOVERFLOW` when the region's epochs are used up.
-    pub(crate) fn commit(&self, view: &mut View) -> Result<u64> {
-        let device = &self.device;
-        let View {
-            region,
-            epoch,
-            writers,
-            writers_lost,
-            untracked,
-            ..
-        } = view;
-        let all = *writers_lost || *untracked > 0;
-        let c = epoch
-            .commit(
-                &mut device.pm(),
-                &device.layout,
-                self.index,
-                region,
-                &device.undo_pool,
-                |pages| self.quiesce(pages, writers, all),
+/// The fault code for a first write refused for `shortage`, with a log line saying why.
+fn refuse_first_write(open: &OpenRegion, shortage: Shortage) -> VmFault {
+    match shortage {
+        Shortage::OwnerShare => pr_warn!("region {}: its owner's other regions hold the owner's whole share of the undo area ({} slots): write refused with SIGBUS; PMSYNC or close them\n", open.index, open.device.undo_pool.share()),
+        Shortage::AreaFull => pr_warn!("region {}: undo area full (other owners' open regions hold every slot): write refused with SIGBUS\n", open.index),
+        Shortage::OutOfMemory => return VM_FAULT_OOM,
+    }
+    VM_FAULT_SIGBUS
+}
+
+/// No CPU may store to a dirty page from here on: removes the writable mappings of `pages` of
+/// `open` in the mappings listed in `writers` (in every mapping if `all`), one by one for a few
+/// pages, over their whole span otherwise.
+fn quiesce(open: &OpenRegion, pages: &[u64], writers: &[usize], all: bool) {
+    if pages.len() <= UNMAP_ONE_BY_ONE {
+        for &p in pages {
+            unmap_writers(open, writers, all, p, 1);
+        }
+    } else {
+        let first = pages.iter().copied().min().unwrap_or(0);
+        let last = pages.iter().copied().max().unwrap_or(0);
+        unmap_writers(open, writers, all, first, last - first + 1);
+    }
+}
+
+/// Removes the page table entries of pages `[first, first + count)` of `open` from the mappings in
+/// `writers` (from every mapping if `all`): one TLB shootdown round.
+fn unmap_writers(open: &OpenRegion, writers: &[usize], all: bool, first: u64, count: u64) {
+    let counters = &open.device.op_counters;
+    if all {
+        // SAFETY: `open.inode` is live (type invariant of `OpenRegion`).
+        unsafe { region_unmap_pages(open.inode, first, count) };
+    } else {
+        // SAFETY: `open.inode` is live (type invariant of `OpenRegion`), and `writers` is valid
+        // for reads of its length for the call.
+        let unmapped = unsafe {
+            region_unmap_pages_in(
+                open.inode,
+                first,
+                count,
+                writers.as_ptr().cast(),
+                writers.len(),
             )
-            .map_err(|_| EOVERFLOW)?;
-        if c.advanced {
-            writers.clear();
-            *writers_lost = false;
-            self.count_commit(c);
-        }
-        Ok(c.epoch)
-    }
-
-    fn count_commit(&self, c: Commit) {
-        let counters = &self.device.op_counters;
+        };
         counters
-            .pages_written_back
-            .fetch_add(c.pages_written, Relaxed);
-        counters.pmsyncs.fetch_add(1, Relaxed);
+            .mappings_unmapped
+            .fetch_add(unmapped as u64, Relaxed);
     }
-
-    /// No CPU may store to a dirty page from here on: removes the writable mappings of `pages`
-    /// in the mappings listed in `writers` (in every mapping if `all`), one by one for a few
-    /// pages, over their whole span otherwise.
-    fn quiesce(&self, pages: &[u64], writers: &[usize], all: bool) {
-        if pages.len() <= UNMAP_ONE_BY_ONE {
-            for &p in pages {
-                self.unmap_writers(writers, all, p, 1);
-            }
-        } else {
-            let first = pages.iter().copied().min().unwrap_or(0);
-            let last = pages.iter().copied().max().unwrap_or(0);
-            self.unmap_writers(writers, all, first, last - first + 1);
-        }
-    }
-
-    /// Removes the page table entries of pages `[first, first + count)` from the mappings in
-    /// `writers` (from every mapping if `all`): one TLB shootdown round.
-    fn unmap_writers(&self, writers: &[usize], all: bool, first: u64, count: u64) {
-        let counters = &self.device.op_counters;
-        if all {
-            // SAFETY: `self.inode` is live (type invariant of `OpenRegion`).
-            unsafe { region_unmap_pages(self.inode, first, count) };
-        } else {
-            // SAFETY: `self.inode` is live (type invariant of `OpenRegion`), and `writers` is
-            // valid for reads of its length for the call.
-            let unmapped = unsafe {
-                region_unmap_pages_in(
-                    self.inode,
-                    first,
-                    count,
-                    writers.as_ptr().cast(),
-                    writers.len(),
-                )
-            };
-            counters
-                .mappings_unmapped
-                .fetch_add(unmapped as u64, Relaxed);
-        }
-        counters.unmap_rounds.fetch_add(1, Relaxed);
-    }
-
-    /// `REGION_IOC_PMSYNC`.
-    pub(crate) fn pmsync(&self) -> Result<u64> {
-        let mut view = self.view.lock();
-        self.commit(&mut view)
-    }
+    counters.unmap_rounds.fetch_add(1, Relaxed);
 }
 
 /// PMSYNC of every region the calling process has a file descriptor open for writing on (each

@@ -8,8 +8,8 @@
 //! [`region_rs_release`]. Every mapping holds its file, so the `OpenRegion` outlives them all.
 //!
 //! PMSYNC lives in `pmsync/`: the fault handlers here map a page writable only after
-//! [`OpenRegion::save_first_write`] (`pmsync/epoch.rs`) has saved it, and the region's dirty
-//! pages are a [`DirtySet`] (`pmsync/dirty.rs`) in its [`View`].
+//! [`Epoch::first_write`] (`pmsync/epoch.rs`) has saved it; the region's [`Epoch`] (its number,
+//! dirty pages and writable mappings) is PMSYNC's, kept in its [`View`].
 //!
 //! Lock order: the mmap lock (faults), then the device's table lock, then `OpenRegion::view`;
 //! unmapping (i_mmap_rwsem, page table locks) after `view`. The undo slot pool takes no lock.
@@ -17,7 +17,7 @@
 use crate::{
     device::RegionDevice,
     dirty::DirtySet,
-    epoch_state::EpochState,
+    epoch::Epoch,
     regionfs_h::{
         region_inode_new, region_inode_put, region_inode_set_size, region_install_fd,
         region_unmap_pages, region_vmf_insert,
@@ -48,17 +48,9 @@ pub(crate) struct View {
     vmas: KVec<(usize, u64, u64)>,
     /// Mappings whose record could not be stored (no memory): taken to cover every page.
     pub(crate) untracked: usize,
-    /// The mappings (by `vm_area_struct` address) that may hold a writable page table entry of a
-    /// page dirty in this epoch, or have a write fault on one in flight: those that took a write
-    /// fault since the last commit, and those that appeared by copying another (fork, split,
-    /// mremap). Only these need their entries removed at the commit. Region mappings are
-    /// `VM_PFNMAP | VM_DONTEXPAND`, which the kernel never merges or expands, so entries move to
-    /// another mapping only through those copies (`->open`), never unseen.
-    pub(crate) writers: KVec<usize>,
-    /// A writer could not be recorded (no memory): the commit unmaps every mapping.
-    pub(crate) writers_lost: bool,
-    /// The epoch stores go to now, and the pages saved to an undo slot (and so writable) in it.
-    pub(crate) epoch: EpochState<DirtySet>,
+    /// PMSYNC's state: the epoch, its dirty pages, and the mappings that may hold writable
+    /// entries (`pmsync/epoch.rs`).
+    pub(crate) epoch: Epoch,
 }
 
 /// A region with at least one open file.
@@ -107,9 +99,7 @@ impl OpenRegion {
                     region,
                     vmas: KVec::new(),
                     untracked: 0,
-                    writers: KVec::new(),
-                    writers_lost: false,
-                    epoch: EpochState { epoch, dirty },
+                    epoch: Epoch::new(epoch, dirty),
                 }),
             }),
             GFP_KERNEL,
@@ -137,18 +127,25 @@ impl OpenRegion {
 
     /// The epoch stores go to now.
     pub(crate) fn epoch(&self) -> u64 {
-        self.view.lock().epoch.epoch
+        self.view.lock().epoch.number()
     }
 
     /// Whether stores since the last commit hold undo slots, and the epoch they belong to.
     pub(crate) fn uncommitted(&self) -> (bool, u64) {
         let view = self.view.lock();
-        (!view.epoch.dirty.is_empty(), view.epoch.epoch)
+        view.epoch.uncommitted()
+    }
+
+    /// `REGION_IOC_PMSYNC`: commits the region (see `pmsync/epoch.rs`).
+    pub(crate) fn pmsync(&self) -> Result<u64> {
+        let mut view = self.view.lock();
+        let v = &mut *view;
+        v.epoch.commit(self, &v.region, v.untracked > 0)
     }
 
     /// Makes room in the dirty bitmap for `pages` pages, before a resize commits.
     pub(crate) fn prepare_size(&self, pages: u64) -> Result {
-        self.view.lock().epoch.dirty.grow(pages)
+        self.view.lock().epoch.make_room(pages)
     }
 
     /// Whether any mapping in any process covers a page at or beyond `first`.
@@ -167,13 +164,13 @@ impl OpenRegion {
             view.untracked += 1;
         }
         if copied {
-            view.note_writer(vma);
+            view.epoch.note_writer(vma);
         }
     }
 
     fn vma_closed(&self, vma: usize) {
         let mut view = self.view.lock();
-        view.writers.retain(|v| *v != vma);
+        view.epoch.forget_writer(vma);
         match view.vmas.iter().position(|&(v, _, _)| v == vma) {
             Some(i) => {
                 let _ = view.vmas.remove(i);
@@ -184,7 +181,7 @@ impl OpenRegion {
 
     /// Takes the region's new extents after a resize from `old_pages` pages has committed: faults
     /// see the new size from now on, the pages a shrink cut off lose their undo slots (see
-    /// [`OpenRegion::forget_cut_pages`]), and any mapping of a page beyond the new size (one that
+    /// [`Epoch::forget_from`]), and any mapping of a page beyond the new size (one that
     /// raced with the resize) is removed before its pages can be reused.
     pub(crate) fn set_region(&self, region: &Region, old_pages: u64) {
         let new_pages = region.size_pages;
@@ -192,7 +189,8 @@ impl OpenRegion {
             let mut view = self.view.lock();
             view.region = *region;
             if new_pages < old_pages {
-                self.forget_cut_pages(&mut view, new_pages);
+                let uid = region.uid;
+                view.epoch.forget_from(self, uid, new_pages);
             }
         }
         // SAFETY: `self.inode` is live (type invariant).
@@ -210,7 +208,8 @@ impl OpenRegion {
             return VM_FAULT_SIGBUS;
         };
         if write {
-            if let Err(code) = self.save_first_write(&mut view, pgoff) {
+            let v = &mut *view;
+            if let Err(code) = v.epoch.first_write(self, &v.region, v.untracked > 0, pgoff) {
                 return code;
             }
         }
@@ -218,7 +217,7 @@ impl OpenRegion {
         // read-only even when it is dirty, so that a mapping that only reads never holds a
         // writable entry, and PMSYNC leaves it alone; its first write faults again.
         if write {
-            view.note_writer(vma);
+            view.epoch.note_writer(vma);
         }
         // SAFETY: `vmf` is the fault being handled (from `region_rs_fault`), and the pfn is a page
         // of this region, inside the device.
@@ -230,9 +229,10 @@ impl OpenRegion {
         let mut view = self.view.lock();
         // 0: the fault path makes the page table entry writable, unless a PMSYNC has removed it
         // meanwhile, in which case the write faults again and lands in the next epoch.
-        match self.save_first_write(&mut view, pgoff) {
+        let v = &mut *view;
+        match v.epoch.first_write(self, &v.region, v.untracked > 0, pgoff) {
             Ok(()) => {
-                view.note_writer(vma);
+                view.epoch.note_writer(vma);
                 0
             }
             Err(code) => code,
@@ -264,18 +264,6 @@ impl OpenRegion {
     }
 }
 
-impl View {
-    /// Records that mapping `vma` may hold writable page table entries in this epoch.
-    fn note_writer(&mut self, vma: usize) {
-        if !self.writers_lost
-            && !self.writers.contains(&vma)
-            && self.writers.push(vma, GFP_KERNEL).is_err()
-        {
-            self.writers_lost = true;
-        }
-    }
-}
-
 #[pinned_drop]
 impl PinnedDrop for OpenRegion {
     fn drop(self: Pin<&mut Self>) {
@@ -283,7 +271,7 @@ impl PinnedDrop for OpenRegion {
         // is unloading (the next attach rolls them back); either way the pool may have them.
         let mut view = self.view.lock();
         let uid = view.region.uid;
-        let slots = view.epoch.dirty.take_slots();
+        let slots = view.epoch.take_slots();
         drop(view);
         self.device.undo_pool.give_back(uid, &slots);
         // SAFETY: the reference taken in `new` (type invariant), released once, here.
