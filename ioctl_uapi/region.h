@@ -101,7 +101,11 @@ struct region_name_args {
  * @index:      region table entry.
  * @nr_extents: extents of device pages the region lives in.
  * @open_files: file descriptors open on it now.
+ * @flags:      REGION_STAT_DAMAGED: a media error (poisoned memory, a bad block) makes part of
+ *              the region unreadable or its last commit unrecoverable; it cannot be opened (EIO),
+ *              only deleted.
  */
+#define REGION_STAT_DAMAGED 1U
 struct region_stat {
 	char name[REGION_NAME_MAX];
 	__u64 size;
@@ -112,7 +116,9 @@ struct region_stat {
 	__u32 index;
 	__u32 nr_extents;
 	__u32 open_files;
-	__u64 reserved[4];
+	__u32 flags;
+	__u32 reserved32;
+	__u64 reserved[3];
 };
 
 /*

@@ -108,6 +108,10 @@ pub struct RegionNameArgs {
     pub reserved: [u64; 2],
 }
 
+/// `flags` of [`RegionStat`]: a media error (poisoned memory, a bad block) damaged the region; it
+/// cannot be opened, only deleted.
+pub const REGION_STAT_DAMAGED: u32 = 1;
+
 /// `struct region_stat`: one region.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,8 +134,12 @@ pub struct RegionStat {
     pub nr_extents: u32,
     /// File descriptors open on it.
     pub open_files: u32,
+    /// Out: `REGION_STAT_DAMAGED` when a media error damaged the region.
+    pub flags: u32,
     /// Zero.
-    pub reserved: [u64; 4],
+    pub reserved32: u32,
+    /// Zero.
+    pub reserved: [u64; 3],
 }
 
 /// `struct region_list_args`: every region.

@@ -147,6 +147,10 @@ impl Epoch {
                 Err(VM_FAULT_SIGBUS)
             }
             Err(Refused::Shortage(shortage)) => Err(refuse_first_write(open, shortage)),
+            Err(Refused::Poisoned) => {
+                pr_err!("region {}: page {} cannot be saved before its first write (poisoned memory): write refused with SIGBUS\n", open.index, pgoff);
+                Err(VM_FAULT_SIGBUS)
+            }
         }
     }
 

@@ -59,8 +59,8 @@ pub(crate) struct UndoPool {
 }
 
 impl UndoPool {
-    /// A pool of `slots` slots, all free.
-    pub(crate) fn new(slots: u32) -> impl PinInit<Self, Error> {
+    /// A pool of `slots` slots, all free but `kept` (slots that damaged regions keep).
+    pub(crate) fn new(slots: u32, kept: &[u32]) -> impl PinInit<Self, Error> + use<'_> {
         let count = (slots as usize).div_ceil(64);
         try_pin_init!(Self {
             words: {
@@ -73,6 +73,11 @@ impl UndoPool {
                         (1u64 << left) - 1
                     };
                     words.push(AtomicU64::new(bits), GFP_KERNEL)?;
+                }
+                for &s in kept {
+                    if let Some(w) = words.get(s as usize / 64) {
+                        w.fetch_and(!(1u64 << (s % 64)), Relaxed);
+                    }
                 }
                 words
             },

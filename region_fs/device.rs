@@ -24,11 +24,14 @@ use crate::{
     state::{self, Caller, Errno, Live, ResizePlan, Slot, Use},
     superblock::{Layout, Superblock, SuperblockError},
     table::{check_name, EntryError, EntryState, Extent, NameError, Region},
-    uapi::{RegionCounters, RegionExtent, RegionLayout, RegionStat, REGION_NAME_MAX},
+    uapi::{
+        RegionCounters, RegionExtent, RegionLayout, RegionStat, REGION_NAME_MAX,
+        REGION_STAT_DAMAGED,
+    },
     undo_pool::UndoPool,
 };
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use kernel::{new_mutex, prelude::*, sync::Arc, sync::ArcBorrow, sync::Mutex};
+use kernel::{new_mutex, prelude::*, str::BStr, sync::Arc, sync::ArcBorrow, sync::Mutex};
 
 /// Free-space storage in a kernel vector.
 pub(crate) struct ExtentVec(KVVec<Extent>);
@@ -61,6 +64,34 @@ pub(crate) type OpenHandle = Arc<OpenRegion>;
 
 /// The region table, in a kernel vector, guarded by `RegionDevice::table`.
 pub(crate) type Table = state::Table<KVVec<Slot<OpenHandle>>, ExtentVec>;
+
+/// What recovery could not roll back (poisoned memory): the damaged regions' pages, and the undo
+/// slots they keep.
+#[derive(Default)]
+struct LostRegions {
+    pages: KVec<(u32, u64)>,
+    slots: KVec<u32>,
+    /// No memory to record them: attach fails rather than forget one.
+    failed: Option<Error>,
+}
+
+impl ops::LostPages for LostRegions {
+    fn lost(&mut self, index: u32, page: u64) {
+        if self.pages.push((index, page), GFP_KERNEL).is_err() {
+            self.failed = Some(ENOMEM);
+        }
+    }
+
+    fn has_lost(&self, index: u32) -> bool {
+        self.pages.iter().any(|p| p.0 == index)
+    }
+
+    fn keep_slot(&mut self, slot: u32) {
+        if self.slots.push(slot, GFP_KERNEL).is_err() {
+            self.failed = Some(ENOMEM);
+        }
+    }
+}
 
 /// The calling task, as the state machine asks about it.
 struct Current;
@@ -205,6 +236,13 @@ fn superblock_error(path: &CStr, err: SuperblockError) -> Error {
             );
             EUCLEAN
         }
+        SuperblockError::Poisoned => {
+            pr_err!(
+                "{:?}: the superblock is poisoned (a media error); left untouched\n",
+                path
+            );
+            EIO
+        }
     }
 }
 
@@ -216,6 +254,7 @@ fn entry_error_text(err: EntryError) -> &'static str {
         EntryError::Name => "bad name",
         EntryError::Field => "bad mode or reserved field",
         EntryError::Extents => "extents do not match the size",
+        EntryError::Poisoned => "poisoned memory (a media error)",
     }
 }
 
@@ -272,6 +311,53 @@ impl RegionDevice {
             };
             slots.push(slot, GFP_KERNEL)?;
         }
+        // Bad blocks (known media errors): in the metadata they refuse the device; in an undo
+        // slot's page they retire the slot; in a region they damage it (it cannot be opened, only
+        // deleted); in free space they stay out of use. The device attaches in every other case.
+        let mut retired = KVec::new();
+        let (mut bad_free, mut damaged) = (0u64, 0u32);
+        for &page in pmem.bad_pages()?.iter() {
+            if page < layout.undo_data_start {
+                pr_err!("{:?}: device page {} (superblock, region table or undo headers) is a bad block; left untouched\n", path, page);
+                return Err(EIO);
+            } else if page < layout.data_start {
+                retired.push((page - layout.undo_data_start) as u32, GFP_KERNEL)?;
+            } else if page < layout.data_start + layout.data_pages {
+                let owner = slots.iter_mut().find_map(|s| match s {
+                    Slot::Live(l)
+                        if l.region
+                            .extents()
+                            .iter()
+                            .any(|e| e.start <= page && page < e.end()) =>
+                    {
+                        Some(l)
+                    }
+                    _ => None,
+                });
+                match owner {
+                    Some(l) => {
+                        if !l.damaged {
+                            damaged += 1;
+                            pr_err!("{:?}: region {:?} holds bad block page {}: marked damaged (EIO on open; delete it)\n", path, BStr::from_bytes(l.region.name()), page);
+                        }
+                        l.damaged = true;
+                    }
+                    None => {
+                        used.push(
+                            Extent {
+                                start: page,
+                                pages: 1,
+                            },
+                            GFP_KERNEL,
+                        )?;
+                        bad_free += 1;
+                    }
+                }
+            }
+        }
+        if !retired.is_empty() || bad_free > 0 || damaged > 0 {
+            pr_warn!("{:?}: bad blocks: {} undo slots retired, {} free pages kept out of use, {} regions damaged\n", path, retired.len(), bad_free, damaged);
+        }
         let free = FreeSpace::rebuild(layout.data_start, layout.data_pages, used.as_mut_slice(), ExtentVec(KVVec::new()))
             .map_err(|err| match err {
                 RebuildError::OutOfBounds(e) => {
@@ -300,7 +386,29 @@ impl RegionDevice {
             }
         }
 
-        let recovered = ops::recover(&mut pm, &layout);
+        let mut lost = LostRegions::default();
+        let recovered = ops::recover(&mut pm, &layout, &mut lost).map_err(|p| {
+            pr_err!(
+                "{:?}: undo slot {}'s header is poisoned (a media error): cannot tell which region to roll back; left untouched\n",
+                path,
+                p.slot
+            );
+            EIO
+        })?;
+        if let Some(e) = lost.failed {
+            return Err(e);
+        }
+        for &(index, page) in lost.pages.iter() {
+            pr_err!(
+                "{:?}: region in table entry {}: device page {} could not be rolled back (poisoned memory); the region is marked damaged (EIO on open; delete it, or repair the media and reload)\n",
+                path,
+                index,
+                page
+            );
+            if let Some(Slot::Live(l)) = slots.get_mut(index as usize) {
+                l.damaged = true;
+            }
+        }
         if recovered.pages_restored > 0 {
             pr_info!(
                 "{:?}: rolled {} regions back to their last PMSYNC ({} pages restored)\n",
@@ -318,8 +426,10 @@ impl RegionDevice {
             }
         }
 
-        // After recovery no live epoch has an undo slot: every slot is free.
+        // After recovery only damaged regions' epochs have undo slots: every other slot is free.
         let table = Table { free, slots };
+        let mut kept_slots = lost.slots;
+        kept_slots.extend_from_slice(&retired, GFP_KERNEL)?;
         let regions = table.live_count();
         let free_pages = table.free.free_pages();
         let device = Arc::pin_init(
@@ -330,7 +440,7 @@ impl RegionDevice {
                 pm_counters: counters,
                 op_counters: OpCounters::default(),
                 table <- new_mutex!(table),
-                undo_pool <- UndoPool::new(layout.undo_slots),
+                undo_pool <- UndoPool::new(layout.undo_slots, &kept_slots),
             }),
             GFP_KERNEL,
         )?;
@@ -641,7 +751,9 @@ fn stat_of(index: u32, live: &Live<OpenHandle>) -> RegionStat {
         index,
         nr_extents: r.nr_extents as u32,
         open_files: live.open_files(),
-        reserved: [0; 4],
+        flags: if live.damaged { REGION_STAT_DAMAGED } else { 0 },
+        reserved32: 0,
+        reserved: [0; 3],
     }
 }
 

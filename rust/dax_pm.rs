@@ -11,7 +11,8 @@ use crate::pm::{Pm, CACHE_LINE};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
 
-use crate::region_glue_h::{region_pm_fence, region_pm_writeback};
+use crate::region_glue_h::{region_pm_copy_mc, region_pm_fence, region_pm_writeback};
+use core::cell::Cell;
 
 /// Write-backs and fences issued on the device since it was attached.
 #[derive(Default)]
@@ -32,6 +33,8 @@ pub(crate) struct DaxPm<'a> {
     base: *mut u8,
     len: u64,
     counters: &'a PmCounters,
+    /// A read or copy met poisoned memory since the last `take_poison`.
+    poisoned: Cell<bool>,
 }
 
 impl<'a> DaxPm<'a> {
@@ -46,6 +49,7 @@ impl<'a> DaxPm<'a> {
             base,
             len,
             counters,
+            poisoned: Cell::new(false),
         }
     }
 
@@ -71,12 +75,29 @@ impl<'a> DaxPm<'a> {
     }
 }
 
+impl DaxPm<'_> {
+    /// Copies `len` bytes from `src` (device offset `offset`) to `dst` with a machine-check-safe
+    /// copy; poisoned memory stops it, is logged and noted for [`Pm::take_poison`].
+    fn copy_mc(&self, dst: *mut u8, src: *const u8, offset: u64, len: usize) {
+        // SAFETY: `src` is valid for `len` bytes of the mapping (checked by the caller with
+        // `at`), and `dst` for `len` bytes of writes: a DRAM buffer or another range of the
+        // mapping, not overlapping `src` (checked by the callers).
+        let left = unsafe { region_pm_copy_mc(dst.cast(), src.cast(), len) };
+        if left != 0 {
+            pr_err!(
+                "media error: poisoned persistent memory at device offset {} (reading {} bytes)\n",
+                offset + (len as u64 - left as u64),
+                len
+            );
+            self.poisoned.set(true);
+        }
+    }
+}
+
 impl Pm for DaxPm<'_> {
     fn read(&self, offset: u64, buf: &mut [u8]) {
         if let Some(src) = self.at(offset, buf.len() as u64) {
-            // SAFETY: `src` is valid for `buf.len()` bytes (checked by `at`), and `buf` is a
-            // distinct DRAM buffer.
-            unsafe { core::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len()) };
+            self.copy_mc(buf.as_mut_ptr(), src, offset, buf.len());
         }
     }
 
@@ -97,9 +118,23 @@ impl Pm for DaxPm<'_> {
 
     fn copy(&mut self, dst: u64, src: u64, len: u64) {
         if let (Some(d), Some(s)) = (self.at(dst, len), self.at(src, len)) {
-            // SAFETY: both ranges are inside the mapping (checked by `at`); `copy` allows overlap.
-            unsafe { core::ptr::copy(s, d, len as usize) };
+            // The module's copies on the device never overlap (a page and an undo slot).
+            if dst + len <= src || src + len <= dst {
+                self.copy_mc(d, s, src, len as usize);
+            } else {
+                pr_err!(
+                    "overlapping persistent memory copy {} -> {} ({} bytes) refused\n",
+                    src,
+                    dst,
+                    len
+                );
+                self.poisoned.set(true);
+            }
         }
+    }
+
+    fn take_poison(&self) -> bool {
+        self.poisoned.replace(false)
     }
 
     fn store8(&mut self, offset: u64, value: u64) {

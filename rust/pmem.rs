@@ -7,11 +7,15 @@
 //! the C glue; every call sits in an `unsafe` block that says why it is sound.
 
 use core::ptr::NonNull;
-use kernel::{ffi::c_int, prelude::*};
+use kernel::{
+    ffi::{c_int, c_long},
+    prelude::*,
+};
 
 use crate::region_glue_h::{
-    region_param_pmem, region_pmem_close, region_pmem_kaddr, region_pmem_mapped_pages,
-    region_pmem_open, region_pmem_pfn, region_pmem_size, RegionPmem as RawPmem,
+    region_param_pmem, region_pmem_bad_pages, region_pmem_close, region_pmem_kaddr,
+    region_pmem_mapped_pages, region_pmem_open, region_pmem_pfn, region_pmem_size,
+    RegionPmem as RawPmem,
 };
 
 /// The step of attaching a device that failed (`enum region_pmem_step` in `region_glue.c`).
@@ -94,6 +98,26 @@ impl Pmem {
         // SAFETY: `raw` is a live handle (type invariant).
         let pages = unsafe { region_pmem_mapped_pages(self.raw.as_ptr()) };
         u64::try_from(pages).unwrap_or(0)
+    }
+
+    /// The device pages that hold a bad block (a known media error), in order.
+    pub(crate) fn bad_pages(&self) -> Result<KVec<u64>> {
+        let mut room = 0;
+        loop {
+            let mut pages = KVec::from_elem(0u64, room, GFP_KERNEL)?;
+            // SAFETY: `raw` is a live handle (type invariant); `pages` holds `room` elements,
+            // which the glue writes at most.
+            let n = unsafe {
+                region_pmem_bad_pages(self.raw.as_ptr(), pages.as_mut_ptr(), room as c_long)
+            };
+            let n = usize::try_from(n).map_err(|_| EIO)?;
+            if n <= room {
+                pages.truncate(n);
+                return Ok(pages);
+            }
+            // More than there was room for (or new ones appeared meanwhile): again, with room.
+            room = n;
+        }
     }
 
     /// Kernel virtual address of the device's first byte.

@@ -12,6 +12,7 @@
  * The Rust side (rust/pmem.rs) calls these through one extern "C" block and owns every decision
  * and every message; this file only performs the steps and says which one failed.
  */
+#include <linux/badblocks.h>
 #include <linux/blkdev.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
@@ -21,6 +22,7 @@
 #include <linux/libnvdimm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "region_glue.h"
 
@@ -96,6 +98,18 @@ int region_pmem_open(const char *path, struct region_pmem **out, int *step)
 	id = dax_read_lock();
 	mapped = dax_direct_access(pm->dax, PHYS_PFN(start_off), PHYS_PFN(pm->size), DAX_ACCESS,
 				   &pm->kaddr, &pm->pfn);
+	if (mapped == -EHWPOISON) {
+		/*
+		 * Bad blocks somewhere: DAX_ACCESS refuses any range that holds one. The device is
+		 * still mapped linearly (pmem maps its whole namespace at probe); ask for its first
+		 * page in recovery mode, which maps in spite of them, and take the whole device. The
+		 * bad pages are listed by region_pmem_bad_pages() and kept out of use by Rust.
+		 */
+		mapped = dax_direct_access(pm->dax, PHYS_PFN(start_off), 1, DAX_RECOVERY_WRITE,
+					   &pm->kaddr, &pm->pfn);
+		if (mapped > 0)
+			mapped = PHYS_PFN(pm->size);
+	}
 	dax_read_unlock(id);
 	if (mapped < 0) {
 		err = mapped;
@@ -121,6 +135,39 @@ void region_pmem_close(struct region_pmem *pm)
 	fs_put_dax(pm->dax, &region_holder);
 	fput(pm->bdev_file);
 	kfree(pm);
+}
+
+/*
+ * The device pages that hold a bad block (a known media error), in order: writes the first @max
+ * of them to @pages and returns how many there are (call again with room for all when that is
+ * more than @max).
+ */
+long region_pmem_bad_pages(const struct region_pmem *pm, u64 *pages, long max)
+{
+	struct badblocks *bb = file_bdev(pm->bdev_file)->bd_disk->bb;
+	sector_t s = 0, end = pm->size >> SECTOR_SHIFT, first, n;
+	const unsigned int shift = PAGE_SHIFT - SECTOR_SHIFT;
+	u64 last = U64_MAX, p;
+	long count = 0;
+
+	if (!bb)
+		return 0;
+	while (s < end && badblocks_check(bb, s, end - s, &first, &n)) {
+		sector_t a = max(first, s), b = min(first + n, end);
+
+		if (b <= a)
+			break;
+		for (p = a >> shift; p <= (b - 1) >> shift; p++) {
+			if (p == last)
+				continue;
+			if (count < max)
+				pages[count] = p;
+			count++;
+			last = p;
+		}
+		s = b;
+	}
+	return count;
 }
 
 /* Size of the block device in bytes. */
@@ -151,6 +198,16 @@ unsigned long region_pmem_pfn(const struct region_pmem *pm)
 void region_pm_writeback(void *addr, size_t len)
 {
 	arch_wb_cache_pmem(addr, len);
+}
+
+/*
+ * Copies @len bytes from persistent memory at @src to @dst with a machine-check-safe copy: a
+ * poisoned line stops it instead of crashing the kernel. Returns how many bytes were not copied
+ * (0 on success).
+ */
+unsigned long region_pm_copy_mc(void *dst, const void *src, size_t len)
+{
+	return copy_mc_to_kernel(dst, src, len);
 }
 
 /* Orders every earlier write-back before every later store (sfence on x86). */

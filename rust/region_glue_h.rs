@@ -25,8 +25,14 @@ extern "C" {
     pub(crate) fn region_pmem_mapped_pages(pm: *const RegionPmem) -> c_long;
     pub(crate) fn region_pmem_kaddr(pm: *const RegionPmem) -> *mut c_void;
     pub(crate) fn region_pmem_pfn(pm: *const RegionPmem) -> c_ulong;
+    pub(crate) fn region_pmem_bad_pages(
+        pm: *const RegionPmem,
+        pages: *mut u64,
+        max: c_long,
+    ) -> c_long;
     pub(crate) fn region_pm_writeback(addr: *mut c_void, len: usize);
     pub(crate) fn region_pm_fence();
+    pub(crate) fn region_pm_copy_mc(dst: *mut c_void, src: *const c_void, len: usize) -> c_ulong;
     pub(crate) fn region_current_uid() -> u32;
     pub(crate) fn region_current_gid() -> u32;
     pub(crate) fn region_may_access(uid: u32, gid: u32, mode: u32, want: c_int) -> c_int;

@@ -46,6 +46,8 @@ int main(void)
 	FIELD(region_stat, index);
 	FIELD(region_stat, nr_extents);
 	FIELD(region_stat, open_files);
+	FIELD(region_stat, flags);
+	FIELD(region_stat, reserved32);
 	FIELD(region_stat, reserved);
 	SIZE(region_list_args);
 	FIELD(region_list_args, entries);
@@ -95,6 +97,7 @@ int main(void)
 	NUMBER(REGION_NAME_MAX);
 	NUMBER(REGION_MAX_EXTENTS);
 	NUMBER(REGION_OPEN_WRITE);
+	NUMBER(REGION_STAT_DAMAGED);
 	NUMBER(REGION_IOC_DEVICE_INFO);
 	NUMBER(REGION_IOC_CREATE);
 	NUMBER(REGION_IOC_OPEN);

@@ -137,6 +137,14 @@ fn rust_facts() -> BTreeMap<String, u64> {
         offset_of!(RegionStat, open_files) as u64,
     );
     put(
+        "offsetof region_stat.flags",
+        offset_of!(RegionStat, flags) as u64,
+    );
+    put(
+        "offsetof region_stat.reserved32",
+        offset_of!(RegionStat, reserved32) as u64,
+    );
+    put(
         "offsetof region_stat.reserved",
         offset_of!(RegionStat, reserved) as u64,
     );
@@ -308,6 +316,7 @@ fn rust_facts() -> BTreeMap<String, u64> {
     put("const REGION_NAME_MAX", REGION_NAME_MAX as u64);
     put("const REGION_MAX_EXTENTS", REGION_MAX_EXTENTS as u64);
     put("const REGION_OPEN_WRITE", REGION_OPEN_WRITE as u64);
+    put("const REGION_STAT_DAMAGED", REGION_STAT_DAMAGED as u64);
     put(
         "const REGION_IOC_DEVICE_INFO",
         REGION_IOC_DEVICE_INFO as u64,

@@ -36,6 +36,10 @@ pub struct SimPm {
     dirty: BTreeMap<u64, ()>,
     /// Recorded crash points, when recording.
     points: Option<Vec<Point>>,
+    /// Byte ranges that read as poisoned (media errors): a read or copy from them stops.
+    pub poisoned: Vec<(u64, u64)>,
+    /// A read or copy met poison since the last `take_poison`.
+    hit_poison: core::cell::Cell<bool>,
     /// Write-backs (lines) and fences issued.
     pub lines_written_back: u64,
     /// Fences issued.
@@ -56,6 +60,8 @@ impl SimPm {
             pending: BTreeMap::new(),
             dirty: BTreeMap::new(),
             points: None,
+            poisoned: Vec::new(),
+            hit_poison: core::cell::Cell::new(false),
             lines_written_back: 0,
             fences: 0,
         }
@@ -118,6 +124,18 @@ impl SimPm {
         }
     }
 
+    /// Whether `[offset, offset + len)` touches poisoned memory (and notes it).
+    fn poisoned_read(&self, offset: u64, len: u64) -> bool {
+        let hit = self
+            .poisoned
+            .iter()
+            .any(|&(start, n)| offset < start + n && start < offset + len);
+        if hit {
+            self.hit_poison.set(true);
+        }
+        hit
+    }
+
     fn line(&self, line: u64) -> &[u8] {
         let start = (line * CACHE_LINE) as usize;
         &self.visible[start..start + CACHE_LINE as usize]
@@ -135,6 +153,9 @@ impl SimPm {
 
 impl Pm for SimPm {
     fn read(&self, offset: u64, buf: &mut [u8]) {
+        if self.poisoned_read(offset, buf.len() as u64) {
+            return;
+        }
         let o = offset as usize;
         buf.copy_from_slice(&self.visible[o..o + buf.len()]);
     }
@@ -154,6 +175,9 @@ impl Pm for SimPm {
 
     fn copy(&mut self, dst: u64, src: u64, len: u64) {
         self.point();
+        if self.poisoned_read(src, len) {
+            return;
+        }
         self.visible
             .copy_within(src as usize..(src + len) as usize, dst as usize);
         self.touch(dst, len);
@@ -176,6 +200,10 @@ impl Pm for SimPm {
             }
             self.lines_written_back += 1;
         }
+    }
+
+    fn take_poison(&self) -> bool {
+        self.hit_poison.replace(false)
     }
 
     fn fence(&mut self) {

@@ -44,7 +44,7 @@ struct Recovered {
 fn recover_image(image: Vec<u8>) -> Recovered {
     let mut pm = SimPm::from_image(image);
     let (_, layout) = ops::read_superblock(&pm, PAGES).expect("superblock survives");
-    ops::recover(&mut pm, &layout);
+    ops::recover(&mut pm, &layout, &mut ops::NoneLost).expect("no poisoned header");
     let entry = ops::read_entry(&pm, &layout, 0).expect("entry 0 checks out");
     let mut pages = Vec::new();
     if let EntryState::Live { region, .. } = entry {
@@ -177,7 +177,8 @@ fn first_writes<P: Pm>(pm: &mut P, layout: &Layout, r: &Region, dirty: &[u64], f
                 epoch: 1,
             },
             page,
-        );
+        )
+        .expect("no poison");
         pm.write(page * PAGE_SIZE, &page_of(fill));
     }
 }
@@ -264,7 +265,7 @@ fn recovery_interrupted_at_any_point_recovers_the_same() {
         "rolled back and advanced"
     );
     pm.record();
-    ops::recover(&mut pm, &layout);
+    ops::recover(&mut pm, &layout, &mut ops::NoneLost).expect("no poisoned header");
     let points = pm.take_points();
     assert_no_violations(&points, &|s| s.pages == expected.pages);
 }
@@ -379,5 +380,74 @@ fn create_writes_the_whole_entry_and_starts_past_the_epoch_on_pm() {
             region: r,
             epoch: 8
         })
+    );
+}
+
+/// Poisoned memory (a media error) met by a first write: nothing is saved, no header is written,
+/// and the write must be refused; met by recovery: the region is left unrecovered (its epoch is
+/// not advanced, so its slots still match) and reported, while the others recover.
+#[test]
+fn poison_refuses_the_first_write_and_leaves_its_region_unrecovered() {
+    struct Lost(Vec<(u32, u64)>);
+    impl ops::LostPages for Lost {
+        fn lost(&mut self, index: u32, page: u64) {
+            self.0.push((index, page));
+        }
+        fn has_lost(&self, index: u32) -> bool {
+            self.0.iter().any(|l| l.0 == index)
+        }
+        fn keep_slot(&mut self, _: u32) {}
+    }
+    let (mut pm, layout, r) = pmsync_setup();
+    let page0 = layout.data_start * PAGE_SIZE;
+    pm.poisoned.push((page0 + 100, 1));
+    let header = UndoHeader {
+        region: 0,
+        page: 0,
+        epoch: 1,
+    };
+    assert_eq!(
+        ops::save_undo(&mut pm, &layout, 0, &header, layout.data_start),
+        Err(ops::Poisoned)
+    );
+    let mut h = [0u8; crate::undo::HEADER_SIZE];
+    pm.read(layout.undo_header_offset(0), &mut h);
+    assert_eq!(
+        crate::undo::UndoHeader::decode(&h),
+        None,
+        "no header for a failed save"
+    );
+    pm.poisoned.clear();
+    // Page 2 saved, then its slot's data goes bad: recovery cannot copy it back.
+    first_writes(&mut pm, &layout, &r, &[2], 0xbb);
+    pm.settle();
+    pm.poisoned.push((layout.undo_data_offset(0), 64));
+    let mut lost = Lost(Vec::new());
+    let done = ops::recover(&mut pm, &layout, &mut lost).expect("headers read");
+    assert_eq!(lost.0, [(0, layout.data_start + 2)]);
+    assert_eq!(done.pages_lost, 1);
+    assert_eq!(
+        ops::read_entry(&pm, &layout, 0).map(|e| match e {
+            EntryState::Live { epoch, .. } => epoch,
+            EntryState::Free { .. } => 0,
+        }),
+        Ok(1),
+        "the damaged region keeps its epoch, so its slot still matches"
+    );
+    // A poisoned undo header refuses recovery; a poisoned table entry or superblock, attach.
+    pm.poisoned.push((layout.undo_header_offset(0), 8));
+    assert_eq!(
+        ops::recover(&mut pm, &layout, &mut lost),
+        Err(ops::PoisonedHeader { slot: 0 })
+    );
+    pm.poisoned.push((layout.table_entry_offset(0), 8));
+    assert_eq!(
+        ops::read_entry(&pm, &layout, 0),
+        Err(crate::table::EntryError::Poisoned)
+    );
+    pm.poisoned.push((0, 8));
+    assert_eq!(
+        ops::read_superblock(&pm, PAGES).map(|_| ()),
+        Err(crate::superblock::SuperblockError::Poisoned)
     );
 }

@@ -83,6 +83,8 @@ pub enum Refused {
     Shortage(Shortage),
     /// The commit that would free slots cannot happen (see [`EpochsExhausted`]).
     EpochsExhausted,
+    /// The page's committed contents cannot be read: its memory (or the slot's) is poisoned.
+    Poisoned,
 }
 
 /// The epoch of one open region of table entry `index`.
@@ -127,16 +129,21 @@ impl<D: DirtyPages> EpochState<D> {
                 OnShortage::Refuse => return Err(Refused::Shortage(shortage)),
             },
         };
-        if self.dirty.insert(pgoff, slot).is_err() {
-            pool.give_back(region.uid, &[slot]);
-            return Err(Refused::Shortage(Shortage::OutOfMemory));
-        }
         let header = UndoHeader {
             region: index,
             page: pgoff,
             epoch: self.epoch,
         };
-        ops::save_undo(pm, layout, slot, &header, page);
+        if ops::save_undo(pm, layout, slot, &header, page).is_err() {
+            pool.give_back(region.uid, &[slot]);
+            return Err(Refused::Poisoned);
+        }
+        if self.dirty.insert(pgoff, slot).is_err() {
+            // The slot's header names the page in this epoch, but the page is never written:
+            // if it is rolled back, it gets its own committed contents.
+            pool.give_back(region.uid, &[slot]);
+            return Err(Refused::Shortage(Shortage::OutOfMemory));
+        }
         Ok(FirstWrite::Saved { committed })
     }
 

@@ -213,7 +213,7 @@ impl System {
             Vec::new(),
         )
         .expect("free space rebuilds");
-        ops::recover(&mut pm, &layout);
+        ops::recover(&mut pm, &layout, &mut ops::NoneLost).expect("no poisoned header");
         for (index, slot) in slots.iter_mut().enumerate() {
             if let (Ok(EntryState::Live { epoch, .. }), Slot::Live(l)) =
                 (ops::read_entry(&pm, &layout, index as u32), slot)

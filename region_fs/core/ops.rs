@@ -31,14 +31,22 @@ pub fn read_superblock<P: Pm>(
     present_pages: u64,
 ) -> Result<(Superblock, Layout), SuperblockError> {
     let mut b = [0u8; SUPERBLOCK_SIZE];
+    pm.take_poison();
     pm.read(0, &mut b);
+    if pm.take_poison() {
+        return Err(SuperblockError::Poisoned);
+    }
     Superblock::decode(&b, present_pages)
 }
 
 /// Reads and checks region table entry `index`.
 pub fn read_entry<P: Pm>(pm: &P, layout: &Layout, index: u32) -> Result<EntryState, EntryError> {
     let mut e = [0u8; ENTRY_SIZE];
+    pm.take_poison();
     pm.read(layout.table_entry_offset(index), &mut e);
+    if pm.take_poison() {
+        return Err(EntryError::Poisoned);
+    }
     decode_entry(index, &e)
 }
 
@@ -144,21 +152,32 @@ pub fn advance_epoch<P: Pm>(pm: &mut P, layout: &Layout, index: u32, epoch: u64)
     next
 }
 
+/// Reading persistent memory met poisoned memory (a media error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Poisoned;
+
 /// Saves device page `src_page` into undo slot `slot` for `header`: the data, write-back, fence,
-/// then the header, write-back, fence. After it returns the page may be written.
+/// then the header, write-back, fence. After it returns `Ok` the page may be written. If the page
+/// (or the slot) is poisoned, no header is written, so the slot never counts, and the page must
+/// not be written: its committed contents could not be saved.
 pub fn save_undo<P: Pm>(
     pm: &mut P,
     layout: &Layout,
     slot: u32,
     header: &UndoHeader,
     src_page: u64,
-) {
+) -> Result<(), Poisoned> {
     let data = layout.undo_data_offset(slot);
+    pm.take_poison();
     pm.copy(data, src_page * PAGE_SIZE, PAGE_SIZE);
+    if pm.take_poison() {
+        return Err(Poisoned);
+    }
     pm.persist(data, PAGE_SIZE);
     let h = layout.undo_header_offset(slot);
     pm.write(h, &header.encode());
     pm.persist(h, undo::HEADER_SIZE as u64);
+    Ok(())
 }
 
 /// Empties undo slot `slot` (its header becomes zero, which never checks out), persisted: for a
@@ -177,41 +196,103 @@ pub struct Recovery {
     pub pages_restored: u64,
     /// Regions whose epoch was advanced past the interrupted one.
     pub regions_rolled_back: u64,
+    /// Pages that could not be copied back (their slot or the page is poisoned): their regions
+    /// are left unrecovered, their slots still matching, and reported through `lost`.
+    pub pages_lost: u64,
+}
+
+/// Recovery cannot tell which region an undo slot belongs to: its header is poisoned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoisonedHeader {
+    /// The slot.
+    pub slot: u32,
+}
+
+/// Where recovery reports the pages it could not copy back, and asks which regions have one.
+pub trait LostPages {
+    /// Page `page` of the region in entry `index` could not be copied back.
+    fn lost(&mut self, index: u32, page: u64);
+    /// Whether the region in entry `index` has a page that could not be copied back.
+    fn has_lost(&self, index: u32) -> bool;
+    /// Undo slot `slot` belongs to a region left unrecovered: it must not be reused.
+    fn keep_slot(&mut self, slot: u32);
 }
 
 /// Rolls every region back to its last committed snapshot: copies back each undo slot of a live
 /// region's current epoch, fences, then advances those regions' epochs so the slots go stale.
 /// Idempotent: a crash during recovery leaves a device that recovers the same way. Its cost grows
 /// with the undo area, not with the device.
-pub fn recover<P: Pm>(pm: &mut P, layout: &Layout) -> Recovery {
+///
+/// A page that cannot be copied back (poisoned memory) is reported to `lost`, and its region's
+/// epoch is not advanced: its slots keep matching, so a later attach (after the media error is
+/// repaired) can still roll it back, and the caller must keep the region from being used
+/// meanwhile. A poisoned undo header refuses the whole recovery: it could belong to any region.
+pub fn recover<P: Pm, L: LostPages>(
+    pm: &mut P,
+    layout: &Layout,
+    lost: &mut L,
+) -> Result<Recovery, PoisonedHeader> {
     let mut done = Recovery::default();
     for slot in 0..layout.undo_slots {
-        if let Some((_, page)) = slot_target(pm, layout, slot) {
+        if let Some((index, page)) = slot_target(pm, layout, slot)? {
+            pm.take_poison();
             pm.copy(page * PAGE_SIZE, layout.undo_data_offset(slot), PAGE_SIZE);
+            if pm.take_poison() {
+                lost.lost(index, page);
+                done.pages_lost += 1;
+                continue;
+            }
             pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
             done.pages_restored += 1;
         }
     }
-    if done.pages_restored == 0 {
-        return done;
+    if done.pages_restored == 0 && done.pages_lost == 0 {
+        return Ok(done);
     }
     pm.fence();
     // Advancing a region's epoch makes its remaining slots stale, so each region advances once.
+    // A region with a lost page is not advanced: it stays unrecovered, and keeps its slots.
     for slot in 0..layout.undo_slots {
-        if let Some((index, _)) = slot_target(pm, layout, slot) {
+        if let Some((index, _)) = slot_target(pm, layout, slot)? {
+            if lost.has_lost(index) {
+                lost.keep_slot(slot);
+                continue;
+            }
             if let Ok(EntryState::Live { epoch, .. }) = read_entry(pm, layout, index) {
                 advance_epoch(pm, layout, index, epoch);
                 done.regions_rolled_back += 1;
             }
         }
     }
-    done
+    Ok(done)
 }
 
-fn slot_target<P: Pm>(pm: &P, layout: &Layout, slot: u32) -> Option<(u32, u64)> {
+/// Recovery for callers that cannot lose a page (the host tools and tests on images without
+/// media errors): a lost page is a bug there.
+pub struct NoneLost;
+
+impl LostPages for NoneLost {
+    fn lost(&mut self, index: u32, page: u64) {
+        let _ = (index, page);
+    }
+    fn has_lost(&self, _: u32) -> bool {
+        false
+    }
+    fn keep_slot(&mut self, _: u32) {}
+}
+
+fn slot_target<P: Pm>(
+    pm: &P,
+    layout: &Layout,
+    slot: u32,
+) -> Result<Option<(u32, u64)>, PoisonedHeader> {
     let mut h = [0u8; undo::HEADER_SIZE];
+    pm.take_poison();
     pm.read(layout.undo_header_offset(slot), &mut h);
-    undo::slot_to_apply(&h, |index| {
+    if pm.take_poison() {
+        return Err(PoisonedHeader { slot });
+    }
+    Ok(undo::slot_to_apply(&h, |index| {
         if index >= layout.table_entries {
             return None;
         }
@@ -219,5 +300,5 @@ fn slot_target<P: Pm>(pm: &P, layout: &Layout, slot: u32) -> Option<(u32, u64)> 
             Ok(EntryState::Live { region, epoch }) => Some((region, epoch)),
             _ => None,
         }
-    })
+    }))
 }

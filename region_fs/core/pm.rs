@@ -31,6 +31,14 @@ pub trait Pm {
     /// Waits until every write-back started before it is durable.
     fn fence(&mut self);
 
+    /// Whether a [`Pm::read`] or [`Pm::copy`] since the last call met poisoned memory (a media
+    /// error: the module reads persistent memory with machine-check-safe copies, which stop at
+    /// poison instead of crashing the kernel); clears the flag. What such a read returned, or such
+    /// a copy wrote, is not the device's contents and must not be used.
+    fn take_poison(&self) -> bool {
+        false
+    }
+
     /// Reads the 8-byte word at `offset`.
     fn read8(&self, offset: u64) -> u64 {
         let mut b = [0u8; 8];

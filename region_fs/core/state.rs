@@ -108,6 +108,9 @@ pub struct Live<H> {
     /// A grow is clearing new pages outside the table lock: other resizes, deletes and formats
     /// wait for it (`EBUSY`).
     pub busy: bool,
+    /// A media error (poisoned memory, a bad block) damaged the region: it cannot be opened or
+    /// resized (`EIO`), only deleted.
+    pub damaged: bool,
 }
 
 impl<H> Live<H> {
@@ -117,6 +120,7 @@ impl<H> Live<H> {
             region,
             state: Use::Closed { epoch },
             busy: false,
+            damaged: false,
         }
     }
 
@@ -338,6 +342,9 @@ where
         if !who.may_access(&live.region, write) {
             return Err(Errno::Acces);
         }
+        if live.damaged {
+            return Err(Errno::Io);
+        }
         let region = match &live.state {
             Use::Closed { epoch } => new(index, &live.region, *epoch)?,
             Use::Open { region, .. } | Use::Kept { region } => region.clone(),
@@ -410,10 +417,14 @@ where
             return Err(Errno::Busy);
         }
         let epoch = live.epoch(&epoch_of);
-        let region = live.region;
+        let (region, damaged) = (live.region, live.damaged);
         ops::delete(pm, layout, index);
         let old = core::mem::replace(&mut self.slots[index as usize], Slot::Free(epoch));
-        self.release(region.extents());
+        // A damaged region's pages may hold bad blocks: they stay out of use until the next
+        // attach, which frees all but the bad ones.
+        if !damaged {
+            self.release(region.extents());
+        }
         Ok(match old {
             Slot::Live(Live {
                 state: Use::Kept { region },
@@ -444,6 +455,9 @@ where
         may_administer(who, &live.region)?;
         if live.busy {
             return Err(Errno::Busy);
+        }
+        if live.damaged {
+            return Err(Errno::Io);
         }
         let old = live.region;
         if pages == old.size_pages {

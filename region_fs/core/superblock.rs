@@ -76,6 +76,8 @@ pub enum SuperblockError {
     /// The geometry cannot be laid out: the named count is out of range, or the metadata leaves
     /// no room for data.
     BadGeometry(&'static str),
+    /// The superblock cannot be read: its memory is poisoned (a media error).
+    Poisoned,
 }
 
 impl Superblock {

@@ -131,6 +131,8 @@ pub enum EntryError {
     Field,
     /// The extents do not add up to the size, or one is empty.
     Extents,
+    /// The entry cannot be read: its memory is poisoned (a media error).
+    Poisoned,
 }
 
 /// Why a name cannot name a region.

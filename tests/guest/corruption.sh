@@ -9,6 +9,7 @@
 
 KO=/region/region.ko
 PMEM=/dev/pmem-nvdimm
+RC=/tests/bin/regionctl
 ENTRY=4096 # table entry 0 starts at device page 1
 
 # The first pages: superblock, region table, undo headers (plenty for 256 MiB).
@@ -89,7 +90,39 @@ free_entry_with_stray_bytes_stays_loadable() {
 	rmmod region
 }
 
-tap_plan 21
+# Bad blocks (known media errors): a bad block in a region damages that region only. The device
+# attaches, the other region works, the damaged one says EIO on open and can be deleted, and its
+# pages are not handed out again before the next attach. The bad block stays for the rest of this
+# boot (sysfs only adds them), so this test runs last.
+bad_blocks_damage_only_the_region_they_touch() {
+	local out page dev
+	out=$(/tests/bin/load_module $KO pmem=$PMEM)
+	[ "$out" = ok ] || { echo "load: $out"; return 1; }
+	$RC create bbvictim 16K >/dev/null && $RC create bbfine 16K >/dev/null || { rmmod region; return 1; }
+	page=$($RC layout bbvictim | sed -n 's/^  pages \([0-9]*\)\.\..*/\1/p' | head -1)
+	rmmod region
+	dev=$(basename "$(readlink -f $PMEM)")
+	echo "$((page * 8 + 1)) 1" >/sys/block/"$dev"/badblocks || { echo "cannot add a bad block"; return 1; }
+	dmesg -c >/dev/null
+	out=$(/tests/bin/load_module $KO pmem=$PMEM)
+	[ "$out" = ok ] || { echo "a bad block refused the whole device: $out"; dmesg | grep region; return 1; }
+	dmesg | grep -q "region: .*region \"bbvictim\" holds bad block page $page" ||
+		{ echo "no log line naming the damaged region:"; dmesg | grep region; rmmod region; return 1; }
+	$RC stat bbvictim | grep -q '^damaged: yes' || { echo "not marked damaged:"; $RC stat bbvictim; rmmod region; return 1; }
+	/tests/bin/rtool fill bbfine 0x44 >/dev/null || { echo "the other region failed"; rmmod region; return 1; }
+	out=$(/tests/bin/rtool check bbvictim 0 2>&1)
+	echo "$out" | grep -q "Input/output error" || { echo "opening the damaged region said: $out"; rmmod region; return 1; }
+	$RC rm bbvictim >/dev/null && $RC create bbnew 16K >/dev/null || { rmmod region; return 1; }
+	if $RC layout bbnew | grep -q "pages $page\.\."; then
+		echo "the bad page was handed out again"
+		rmmod region
+		return 1
+	fi
+	$RC rm bbnew >/dev/null && $RC rm bbfine >/dev/null
+	rmmod region
+}
+
+tap_plan 22
 for t in sb_magic sb_version sb_flags sb_uuid sb_device_pages sb_table_entries sb_undo_slots \
 	sb_reserved sb_checksum entry_name entry_uid entry_gid entry_mode entry_flags \
 	entry_extent_start entry_extent_pages entry_reserved entry_shape entry_epoch; do
@@ -97,4 +130,5 @@ for t in sb_magic sb_version sb_flags sb_uuid sb_device_pages sb_table_entries s
 done
 tap_test device_loads_again_once_repaired loads_again
 tap_test free_entry_with_stray_bytes_stays_loadable free_entry_with_stray_bytes_stays_loadable
+tap_test bad_blocks_damage_only_the_region_they_touch bad_blocks_damage_only_the_region_they_touch
 tap_done

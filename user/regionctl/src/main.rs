@@ -166,6 +166,9 @@ fn run(cli: &Cli) -> io::Result<()> {
             println!("table entry: {}", st.index);
             println!("extents: {}", st.nr_extents);
             println!("open files: {}", st.open_files);
+            if st.flags & region_uapi::REGION_STAT_DAMAGED != 0 {
+                println!("damaged: yes (a media error: it cannot be opened, only deleted)");
+            }
         }
         Command::Rm { name } => {
             dev.delete(name)?;
