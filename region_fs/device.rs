@@ -600,20 +600,8 @@ impl RegionDevice {
             .lock()
             .resize_plan(&Current, name, size, |r, page| r.mapped_from(page))
             .map_err(errno)?;
-        let (index, resized, old_pages) = match plan {
-            ResizePlan::Same => return Ok(()),
-            ResizePlan::Shrink {
-                index,
-                resized,
-                old_pages,
-                ..
-            }
-            | ResizePlan::Grow {
-                index,
-                resized,
-                old_pages,
-                ..
-            } => (index, resized, old_pages),
+        let Some((index, resized, old_pages)) = plan.target() else {
+            return Ok(());
         };
         let cleared = match &plan {
             ResizePlan::Grow { fresh, .. } => self.clear_extents(fresh.as_slice()),

@@ -341,20 +341,8 @@ impl System {
         let plan = self
             .table
             .resize_plan(&User(uid), name, pages * PAGE_SIZE, |_, _| false)?;
-        let (index, resized, old_pages) = match plan {
-            ResizePlan::Same => return Ok(()),
-            ResizePlan::Shrink {
-                index,
-                resized,
-                old_pages,
-                ..
-            }
-            | ResizePlan::Grow {
-                index,
-                resized,
-                old_pages,
-                ..
-            } => (index, resized, old_pages),
+        let Some((index, resized, old_pages)) = plan.target() else {
+            return Ok(());
         };
         if let ResizePlan::Grow { fresh, .. } = &plan {
             for e in fresh.as_slice() {

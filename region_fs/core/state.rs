@@ -197,6 +197,28 @@ pub enum ResizePlan {
     },
 }
 
+impl ResizePlan {
+    /// The entry, the new shape and the old size in pages of a shrink or a grow; `None` when the
+    /// size does not change.
+    pub fn target(&self) -> Option<(u32, Region, u64)> {
+        match *self {
+            ResizePlan::Same => None,
+            ResizePlan::Shrink {
+                index,
+                resized,
+                old_pages,
+                ..
+            }
+            | ResizePlan::Grow {
+                index,
+                resized,
+                old_pages,
+                ..
+            } => Some((index, resized, old_pages)),
+        }
+    }
+}
+
 /// The region table in DRAM: the entries and the free space of the data area.
 pub struct Table<S, L: ExtentList> {
     /// One slot per table entry.
