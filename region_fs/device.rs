@@ -21,9 +21,9 @@ use crate::{
     pmem::Pmem,
     region_file::OpenRegion,
     sched,
-    state::{self, Caller, Errno, Live, ResizePlan, Slot, Use},
+    state::{self, AttachError, AttachEvent, Caller, Errno, List, Live, ResizePlan, Slot},
     superblock::{Layout, Superblock, SuperblockError},
-    table::{check_name, EntryError, EntryState, Extent, NameError, Region},
+    table::{check_name, EntryError, Extent, NameError, Region},
     uapi::{
         RegionCounters, RegionExtent, RegionLayout, RegionStat, REGION_NAME_MAX,
         REGION_STAT_DAMAGED,
@@ -31,7 +31,19 @@ use crate::{
     undo_pool::UndoPool,
 };
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use kernel::{new_mutex, prelude::*, str::BStr, sync::Arc, sync::ArcBorrow, sync::Mutex};
+use kernel::{new_mutex, prelude::*, sync::Arc, sync::ArcBorrow, sync::Mutex};
+
+impl<T> List<T> for KVVec<T> {
+    fn try_push(&mut self, value: T) -> Result<(), OutOfMemory> {
+        self.push(value, GFP_KERNEL).map_err(|_| OutOfMemory)
+    }
+}
+
+impl<T> List<T> for KVec<T> {
+    fn try_push(&mut self, value: T) -> Result<(), OutOfMemory> {
+        self.push(value, GFP_KERNEL).map_err(|_| OutOfMemory)
+    }
+}
 
 /// Free-space storage in a kernel vector.
 pub(crate) struct ExtentVec(KVVec<Extent>);
@@ -64,34 +76,6 @@ pub(crate) type OpenHandle = Arc<OpenRegion>;
 
 /// The region table, in a kernel vector, guarded by `RegionDevice::table`.
 pub(crate) type Table = state::Table<KVVec<Slot<OpenHandle>>, ExtentVec>;
-
-/// What recovery could not roll back (poisoned memory): the damaged regions' pages, and the undo
-/// slots they keep.
-#[derive(Default)]
-struct LostRegions {
-    pages: KVec<(u32, u64)>,
-    slots: KVec<u32>,
-    /// No memory to record them: attach fails rather than forget one.
-    failed: Option<Error>,
-}
-
-impl ops::LostPages for LostRegions {
-    fn lost(&mut self, index: u32, page: u64) {
-        if self.pages.push((index, page), GFP_KERNEL).is_err() {
-            self.failed = Some(ENOMEM);
-        }
-    }
-
-    fn has_lost(&self, index: u32) -> bool {
-        self.pages.iter().any(|p| p.0 == index)
-    }
-
-    fn keep_slot(&mut self, slot: u32) {
-        if self.slots.push(slot, GFP_KERNEL).is_err() {
-            self.failed = Some(ENOMEM);
-        }
-    }
-}
 
 /// The calling task, as the state machine asks about it.
 struct Current;
@@ -246,6 +230,57 @@ fn superblock_error(path: &CStr, err: SuperblockError) -> Error {
     }
 }
 
+/// The kernel error for an attach refusal, with a log line saying what is wrong.
+fn attach_error(path: &CStr, err: AttachError) -> Error {
+    match err {
+        AttachError::Entry { index, err } => {
+            pr_err!(
+                "{:?}: region table entry {}: {}; left untouched\n",
+                path,
+                index,
+                entry_error_text(err)
+            );
+            if err == EntryError::Poisoned {
+                EIO
+            } else {
+                EUCLEAN
+            }
+        }
+        AttachError::BadMetadata { page } => {
+            pr_err!("{:?}: device page {} (superblock, region table or undo headers) is a bad block; left untouched\n", path, page);
+            EIO
+        }
+        AttachError::Rebuild(RebuildError::OutOfBounds(e)) => {
+            pr_err!("{:?}: a region extent ({} pages at page {}) lies outside the data area; left untouched\n", path, e.pages, e.start);
+            EUCLEAN
+        }
+        AttachError::Rebuild(RebuildError::Overlap(a, b)) => {
+            pr_err!(
+                "{:?}: two region extents overlap (pages {}..{} and {}..{}); left untouched\n",
+                path,
+                a.start,
+                a.end(),
+                b.start,
+                b.end()
+            );
+            EUCLEAN
+        }
+        AttachError::Rebuild(RebuildError::OutOfMemory) | AttachError::OutOfMemory => ENOMEM,
+        AttachError::RepeatedName { index } => {
+            pr_err!(
+                "{:?}: region table entry {} repeats a name; left untouched\n",
+                path,
+                index
+            );
+            EUCLEAN
+        }
+        AttachError::PoisonedUndoHeader { slot } => {
+            pr_err!("{:?}: undo slot {}'s header is poisoned (a media error): cannot tell which region to roll back; left untouched\n", path, slot);
+            EIO
+        }
+    }
+}
+
 fn entry_error_text(err: EntryError) -> &'static str {
     match err {
         EntryError::ShapeCheck => "shape check bits mismatch",
@@ -287,128 +322,36 @@ impl RegionDevice {
         let (_, layout) =
             ops::read_superblock(&pm, geometry.pages).map_err(|e| superblock_error(path, e))?;
 
-        // Check every entry before writing anything, recovery included.
-        let mut slots = KVVec::with_capacity(layout.table_entries as usize, GFP_KERNEL)?;
-        let mut used = KVVec::new();
-        for index in 0..layout.table_entries {
-            let slot = match ops::read_entry(&pm, &layout, index) {
-                Ok(EntryState::Free { epoch }) => Slot::Free(epoch),
-                Ok(EntryState::Live { region, epoch }) => {
-                    for e in region.extents() {
-                        used.push(*e, GFP_KERNEL)?;
-                    }
-                    Slot::Live(Live::closed(region, epoch))
+        // Every decision is the state machine's: it checks every entry and places the bad
+        // blocks before writing anything, then recovers.
+        let bad_pages = pmem.bad_pages()?;
+        let slots = KVVec::with_capacity(layout.table_entries as usize, GFP_KERNEL)?;
+        let mut kept_slots = KVec::new();
+        let mut damaged = 0u32;
+        let attached = state::attach(
+            &mut pm,
+            &layout,
+            &bad_pages,
+            slots,
+            KVVec::new(),
+            &mut kept_slots,
+            ExtentVec(KVVec::new()),
+            |e| match e {
+                AttachEvent::BadBlockInRegion { index, page } => {
+                    damaged += 1;
+                    pr_err!("{:?}: the region in table entry {} holds bad block page {}: marked damaged (EIO on open; delete it)\n", path, index, page);
                 }
-                Err(err) => {
-                    pr_err!(
-                        "{:?}: region table entry {}: {}; left untouched\n",
-                        path,
-                        index,
-                        entry_error_text(err)
-                    );
-                    return Err(EUCLEAN);
+                AttachEvent::LostPage { index, page } => {
+                    damaged += 1;
+                    pr_err!("{:?}: the region in table entry {}: device page {} could not be rolled back (poisoned memory): marked damaged (EIO on open; delete it, or repair the media and reload)\n", path, index, page);
                 }
-            };
-            slots.push(slot, GFP_KERNEL)?;
+            },
+        );
+        let (table, done) = attached.map_err(|e| attach_error(path, e))?;
+        if done.retired_slots > 0 || done.bad_free_pages > 0 || damaged > 0 {
+            pr_warn!("{:?}: media errors: {} undo slots retired, {} free pages kept out of use, {} regions damaged\n", path, done.retired_slots, done.bad_free_pages, damaged);
         }
-        // Bad blocks (known media errors): in the metadata they refuse the device; in an undo
-        // slot's page they retire the slot; in a region they damage it (it cannot be opened, only
-        // deleted); in free space they stay out of use. The device attaches in every other case.
-        let mut retired = KVec::new();
-        let (mut bad_free, mut damaged) = (0u64, 0u32);
-        for &page in pmem.bad_pages()?.iter() {
-            if page < layout.undo_data_start {
-                pr_err!("{:?}: device page {} (superblock, region table or undo headers) is a bad block; left untouched\n", path, page);
-                return Err(EIO);
-            } else if page < layout.data_start {
-                retired.push((page - layout.undo_data_start) as u32, GFP_KERNEL)?;
-            } else if page < layout.data_start + layout.data_pages {
-                let owner = slots.iter_mut().find_map(|s| match s {
-                    Slot::Live(l)
-                        if l.region
-                            .extents()
-                            .iter()
-                            .any(|e| e.start <= page && page < e.end()) =>
-                    {
-                        Some(l)
-                    }
-                    _ => None,
-                });
-                match owner {
-                    Some(l) => {
-                        if !l.damaged {
-                            damaged += 1;
-                            pr_err!("{:?}: region {:?} holds bad block page {}: marked damaged (EIO on open; delete it)\n", path, BStr::from_bytes(l.region.name()), page);
-                        }
-                        l.damaged = true;
-                    }
-                    None => {
-                        used.push(
-                            Extent {
-                                start: page,
-                                pages: 1,
-                            },
-                            GFP_KERNEL,
-                        )?;
-                        bad_free += 1;
-                    }
-                }
-            }
-        }
-        if !retired.is_empty() || bad_free > 0 || damaged > 0 {
-            pr_warn!("{:?}: bad blocks: {} undo slots retired, {} free pages kept out of use, {} regions damaged\n", path, retired.len(), bad_free, damaged);
-        }
-        let free = FreeSpace::rebuild(layout.data_start, layout.data_pages, used.as_mut_slice(), ExtentVec(KVVec::new()))
-            .map_err(|err| match err {
-                RebuildError::OutOfBounds(e) => {
-                    pr_err!("{:?}: a region extent ({} pages at page {}) lies outside the data area; left untouched\n", path, e.pages, e.start);
-                    EUCLEAN
-                }
-                RebuildError::Overlap(a, b) => {
-                    pr_err!("{:?}: two region extents overlap (pages {}..{} and {}..{}); left untouched\n", path, a.start, a.end(), b.start, b.end());
-                    EUCLEAN
-                }
-                RebuildError::OutOfMemory => ENOMEM,
-            })?;
-        for (i, s) in slots.iter().enumerate() {
-            if let Slot::Live(l) = s {
-                if slots[..i]
-                    .iter()
-                    .any(|o| matches!(o, Slot::Live(p) if p.region.name() == l.region.name()))
-                {
-                    pr_err!(
-                        "{:?}: region table entry {} repeats a name; left untouched\n",
-                        path,
-                        i
-                    );
-                    return Err(EUCLEAN);
-                }
-            }
-        }
-
-        let mut lost = LostRegions::default();
-        let recovered = ops::recover(&mut pm, &layout, &mut lost).map_err(|p| {
-            pr_err!(
-                "{:?}: undo slot {}'s header is poisoned (a media error): cannot tell which region to roll back; left untouched\n",
-                path,
-                p.slot
-            );
-            EIO
-        })?;
-        if let Some(e) = lost.failed {
-            return Err(e);
-        }
-        for &(index, page) in lost.pages.iter() {
-            pr_err!(
-                "{:?}: region in table entry {}: device page {} could not be rolled back (poisoned memory); the region is marked damaged (EIO on open; delete it, or repair the media and reload)\n",
-                path,
-                index,
-                page
-            );
-            if let Some(Slot::Live(l)) = slots.get_mut(index as usize) {
-                l.damaged = true;
-            }
-        }
+        let recovered = done.recovery;
         if recovered.pages_restored > 0 {
             pr_info!(
                 "{:?}: rolled {} regions back to their last PMSYNC ({} pages restored)\n",
@@ -416,20 +359,7 @@ impl RegionDevice {
                 recovered.regions_rolled_back,
                 recovered.pages_restored
             );
-            for index in 0..layout.table_entries {
-                if let (Ok(EntryState::Live { epoch, .. }), Some(Slot::Live(l))) = (
-                    ops::read_entry(&pm, &layout, index),
-                    slots.get_mut(index as usize),
-                ) {
-                    l.state = Use::Closed { epoch };
-                }
-            }
         }
-
-        // After recovery only damaged regions' epochs have undo slots: every other slot is free.
-        let table = Table { free, slots };
-        let mut kept_slots = lost.slots;
-        kept_slots.extend_from_slice(&retired, GFP_KERNEL)?;
         let regions = table.live_count();
         let free_pages = table.free.free_pages();
         let device = Arc::pin_init(

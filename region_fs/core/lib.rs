@@ -69,3 +69,11 @@ impl undo_share::ChargeList for std_alloc::vec::Vec<(u32, u32)> {
         std_alloc::vec::Vec::swap_remove(self, index);
     }
 }
+
+/// The host's storage for the state machine's lists: a `Vec`.
+impl<T> state::List<T> for std_alloc::vec::Vec<T> {
+    fn try_push(&mut self, value: T) -> Result<(), alloc::OutOfMemory> {
+        self.push(value);
+        Ok(())
+    }
+}

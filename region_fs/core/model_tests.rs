@@ -24,9 +24,9 @@ use crate::epoch_state::{DirtyPages, EpochState, FirstWrite, Refused, UndoSlots}
 use crate::geometry::PAGE_SIZE;
 use crate::ops;
 use crate::pm::Pm;
-use crate::state::{self, Caller, Errno, Live, ResizePlan, Slot, Table, Use};
+use crate::state::{self, Caller, Errno, ResizePlan, Slot, Table};
 use crate::superblock::{Layout, Superblock};
-use crate::table::{EntryState, Extent, Region};
+use crate::table::{Extent, Region};
 use crate::undo_share::{self, Shortage};
 use std::cell::RefCell;
 use std::format;
@@ -192,39 +192,26 @@ impl System {
         Self::attach(pm)
     }
 
-    /// Attach as the module does it: read every entry, rebuild the free space, recover.
+    /// Attach as the module does it (`state::attach`).
     fn attach(mut pm: SimPm) -> Self {
         let (_, layout) = ops::read_superblock(&pm, DEVICE_PAGES).expect("superblock");
-        let mut slots = Vec::new();
-        let mut used = Vec::new();
-        for index in 0..layout.table_entries {
-            match ops::read_entry(&pm, &layout, index).expect("entry checks out") {
-                EntryState::Free { epoch } => slots.push(Slot::Free(epoch)),
-                EntryState::Live { region, epoch } => {
-                    used.extend_from_slice(region.extents());
-                    slots.push(Slot::Live(Live::closed(region, epoch)));
-                }
-            }
-        }
-        let free = FreeSpace::rebuild(
-            layout.data_start,
-            layout.data_pages,
-            used.as_mut_slice(),
+        let mut kept = Vec::new();
+        let (table, _) = state::attach(
+            &mut pm,
+            &layout,
+            &[],
             Vec::new(),
+            Vec::new(),
+            &mut kept,
+            Vec::new(),
+            |e| panic!("no media error here: {e:?}"),
         )
-        .expect("free space rebuilds");
-        ops::recover(&mut pm, &layout, &mut ops::NoneLost).expect("no poisoned header");
-        for (index, slot) in slots.iter_mut().enumerate() {
-            if let (Ok(EntryState::Live { epoch, .. }), Slot::Live(l)) =
-                (ops::read_entry(&pm, &layout, index as u32), slot)
-            {
-                l.state = Use::Closed { epoch };
-            }
-        }
+        .expect("the device attaches");
+        assert!(kept.is_empty(), "no slot kept without media errors");
         Self {
             pm,
             layout,
-            table: Table { slots, free },
+            table,
             pool: HostPool::new(),
             fds: vec![Vec::new(); PROCS.len()],
         }
@@ -960,4 +947,79 @@ fn new_names_must_be_utf8() {
     let mut sys = System::formatted();
     assert_eq!(sys.create(1000, b"\x80\x81", 1, 0o600), Err(Errno::Inval));
     assert_eq!(sys.create(1000, "café".as_bytes(), 1, 0o600), Ok(()));
+}
+
+/// Bad blocks at attach, as the module places them: in metadata they refuse the device, in an
+/// undo slot's page they retire it, in a region they damage it (open and resize `EIO`, delete
+/// works), in free space they stay out of use.
+#[test]
+fn bad_blocks_are_placed_page_by_page_at_attach() {
+    let mut sys = System::formatted();
+    sys.create(1000, b"hit", 2, 0o600).expect("creates");
+    sys.create(1000, b"fine", 2, 0o600).expect("creates");
+    let hit = sys.table.find(b"hit").expect("exists").1.region.extents()[0].start;
+    let layout = sys.layout;
+    let free_page = layout.data_start + 10;
+    let image = sys.pm.visible().to_vec();
+    let attach = |bad: &[u64]| {
+        let mut pm = SimPm::from_image(image.clone());
+        let mut kept = Vec::new();
+        let mut events = Vec::new();
+        let got = state::attach::<_, Handle, _, _, _, _>(
+            &mut pm,
+            &layout,
+            bad,
+            Vec::new(),
+            Vec::new(),
+            &mut kept,
+            Vec::new(),
+            |e| events.push(e),
+        );
+        got.map(|(table, done)| (table, done, kept, events))
+    };
+    assert_eq!(
+        attach(&[layout.table_start]).err(),
+        Some(state::AttachError::BadMetadata {
+            page: layout.table_start
+        })
+    );
+    let (table, done, kept, events) =
+        attach(&[layout.undo_data_start + 3, hit + 1, free_page]).expect("attaches");
+    assert_eq!(kept, [3], "the slot on a bad page is retired");
+    assert_eq!((done.retired_slots, done.bad_free_pages), (1, 1));
+    assert_eq!(
+        events,
+        [state::AttachEvent::BadBlockInRegion {
+            index: 0,
+            page: hit + 1
+        }]
+    );
+    let mut sys = System {
+        pm: SimPm::from_image(image.clone()),
+        layout,
+        table,
+        pool: HostPool::new(),
+        fds: vec![Vec::new(); PROCS.len()],
+    };
+    assert_eq!(sys.open(1, b"hit", false), Err(Errno::Io));
+    assert_eq!(sys.resize(1000, b"hit", 4), Err(Errno::Io));
+    assert_eq!(sys.open(1, b"fine", true), Ok(()));
+    assert_eq!(sys.delete(1000, b"hit"), Ok(()));
+    // Nothing is ever placed on the bad free page, nor on the damaged region's pages.
+    for n in 0..8 {
+        let name = format!("n{n}");
+        if sys.create(1000, name.as_bytes(), 4, 0o600).is_ok() {
+            let r = sys.table.find(name.as_bytes()).expect("exists").1.region;
+            for e in r.extents() {
+                assert!(
+                    !(e.start..e.end()).contains(&free_page),
+                    "bad page handed out"
+                );
+                assert!(
+                    !(e.start..e.end()).contains(&(hit + 1)),
+                    "damaged page handed out"
+                );
+            }
+        }
+    }
 }

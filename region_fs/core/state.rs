@@ -18,12 +18,14 @@
 //!
 //! Plain `core` Rust shared by the module and the host crates.
 
-use crate::alloc::{AllocError, ExtentList, FreeSpace};
+use crate::alloc::{AllocError, ExtentList, FreeSpace, OutOfMemory, RebuildError};
 use crate::geometry::PAGE_SIZE;
-use crate::ops;
+use crate::ops::{self, LostPages, Recovery};
 use crate::pm::Pm;
 use crate::superblock::Layout;
-use crate::table::{epoch_may_advance, Extent, Region, EXTENTS, SIZE_PAGES_MAX};
+use crate::table::{
+    epoch_may_advance, EntryError, EntryState, Extent, Region, EXTENTS, SIZE_PAGES_MAX,
+};
 use core::ops::DerefMut;
 
 /// Why an operation is refused; each maps to one errno.
@@ -694,4 +696,206 @@ pub fn grown<L: ExtentList>(
         1 - old.array,
     );
     Ok((resized, fresh))
+}
+
+/// Growable storage the state machine fills (a `Vec` on the host, a kernel vector in the module).
+pub trait List<T>: DerefMut<Target = [T]> {
+    /// Appends `value`; fails only when memory runs out.
+    fn try_push(&mut self, value: T) -> Result<(), OutOfMemory>;
+}
+
+/// Why attach refuses a device. Nothing is written before these are ruled out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachError {
+    /// A table entry does not check out.
+    Entry {
+        /// The entry.
+        index: u32,
+        /// What is wrong with it.
+        err: EntryError,
+    },
+    /// A bad block (a known media error) in the superblock, the table or the undo headers.
+    BadMetadata {
+        /// The device page.
+        page: u64,
+    },
+    /// The live regions' extents leave the data area or overlap.
+    Rebuild(RebuildError),
+    /// Two live entries have the same name.
+    RepeatedName {
+        /// The later entry.
+        index: u32,
+    },
+    /// An undo header is poisoned: recovery cannot tell which region it belongs to.
+    PoisonedUndoHeader {
+        /// The slot.
+        slot: u32,
+    },
+    /// Out of memory.
+    OutOfMemory,
+}
+
+/// What attach found worth a log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachEvent {
+    /// Region in entry `index` holds bad block page `page`: it is damaged.
+    BadBlockInRegion {
+        /// The entry.
+        index: u32,
+        /// The device page.
+        page: u64,
+    },
+    /// Recovery could not copy page `page` of the region in entry `index` back (poisoned
+    /// memory): the region is damaged and left unrecovered.
+    LostPage {
+        /// The entry.
+        index: u32,
+        /// The device page.
+        page: u64,
+    },
+}
+
+/// What attach did besides the table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attached {
+    /// What recovery did.
+    pub recovery: Recovery,
+    /// Undo slots retired because their page is a bad block.
+    pub retired_slots: u32,
+    /// Free pages kept out of use because they are bad blocks.
+    pub bad_free_pages: u64,
+}
+
+/// Recovery's report of lost pages, kept in the slots' `damaged` flags.
+struct Losses<'a, H, K> {
+    slots: &'a mut [Slot<H>],
+    kept: &'a mut K,
+    events: &'a mut dyn FnMut(AttachEvent),
+    out_of_memory: bool,
+}
+
+impl<H, K: List<u32>> LostPages for Losses<'_, H, K> {
+    fn lost(&mut self, index: u32, page: u64) {
+        if let Some(Slot::Live(l)) = self.slots.get_mut(index as usize) {
+            l.damaged = true;
+        }
+        (self.events)(AttachEvent::LostPage { index, page });
+    }
+    fn has_lost(&self, index: u32) -> bool {
+        matches!(self.slots.get(index as usize), Some(Slot::Live(l)) if l.damaged)
+    }
+    fn keep_slot(&mut self, slot: u32) {
+        if self.kept.try_push(slot).is_err() {
+            self.out_of_memory = true;
+        }
+    }
+}
+
+/// Attaches the device `pm` laid out as `layout`, with the bad blocks `bad_pages` (device pages,
+/// ascending): checks every table entry, places the bad blocks (in metadata they refuse the
+/// device; in an undo slot's page they retire the slot; in a region they damage it; in free space
+/// they stay out of use), rebuilds the free space, refuses repeated names, then recovers (a page
+/// recovery cannot copy back damages its region, which keeps its slots). Fills `slots` (one per
+/// entry), uses `used` as scratch, and returns the table, the undo slots that must stay out of the
+/// pool (in `kept`), and what it did. `event` hears what is worth a log line.
+#[allow(clippy::too_many_arguments)]
+pub fn attach<P, H, S, E, K, L>(
+    pm: &mut P,
+    layout: &Layout,
+    bad_pages: &[u64],
+    mut slots: S,
+    mut used: E,
+    kept: &mut K,
+    free_list: L,
+    mut event: impl FnMut(AttachEvent),
+) -> Result<(Table<S, L>, Attached), AttachError>
+where
+    P: Pm,
+    S: List<Slot<H>>,
+    E: List<Extent>,
+    K: List<u32>,
+    L: ExtentList,
+{
+    let oom = |_| AttachError::OutOfMemory;
+    for index in 0..layout.table_entries {
+        let slot = match ops::read_entry(pm, layout, index) {
+            Ok(EntryState::Free { epoch }) => Slot::Free(epoch),
+            Ok(EntryState::Live { region, epoch }) => {
+                for e in region.extents() {
+                    used.try_push(*e).map_err(oom)?;
+                }
+                Slot::Live(Live::closed(region, epoch))
+            }
+            Err(err) => return Err(AttachError::Entry { index, err }),
+        };
+        slots.try_push(slot).map_err(oom)?;
+    }
+    let mut done = Attached::default();
+    for &page in bad_pages {
+        if page < layout.undo_data_start {
+            return Err(AttachError::BadMetadata { page });
+        } else if page < layout.data_start {
+            kept.try_push((page - layout.undo_data_start) as u32)
+                .map_err(oom)?;
+            done.retired_slots += 1;
+        } else if page < layout.data_start + layout.data_pages {
+            let owner = slots.iter_mut().enumerate().find_map(|(i, s)| match s {
+                Slot::Live(l)
+                    if l.region
+                        .extents()
+                        .iter()
+                        .any(|e| e.start <= page && page < e.end()) =>
+                {
+                    Some((i as u32, l))
+                }
+                _ => None,
+            });
+            match owner {
+                Some((index, l)) => {
+                    l.damaged = true;
+                    event(AttachEvent::BadBlockInRegion { index, page });
+                }
+                None => {
+                    used.try_push(Extent {
+                        start: page,
+                        pages: 1,
+                    })
+                    .map_err(oom)?;
+                    done.bad_free_pages += 1;
+                }
+            }
+        }
+    }
+    let free = FreeSpace::rebuild(layout.data_start, layout.data_pages, &mut used, free_list)
+        .map_err(AttachError::Rebuild)?;
+    for i in 0..slots.len() {
+        if let Slot::Live(l) = &slots[i] {
+            if slots[..i]
+                .iter()
+                .any(|o| matches!(o, Slot::Live(p) if p.region.name() == l.region.name()))
+            {
+                return Err(AttachError::RepeatedName { index: i as u32 });
+            }
+        }
+    }
+    let mut losses = Losses {
+        slots: &mut slots,
+        kept,
+        events: &mut event,
+        out_of_memory: false,
+    };
+    done.recovery = ops::recover(pm, layout, &mut losses)
+        .map_err(|p| AttachError::PoisonedUndoHeader { slot: p.slot })?;
+    if losses.out_of_memory {
+        return Err(AttachError::OutOfMemory);
+    }
+    // Recovery advanced the epochs of the regions it rolled back.
+    for (index, slot) in slots.iter_mut().enumerate() {
+        if let (Ok(EntryState::Live { epoch, .. }), Slot::Live(l)) =
+            (ops::read_entry(pm, layout, index as u32), slot)
+        {
+            l.state = Use::Closed { epoch };
+        }
+    }
+    Ok((Table { slots, free }, done))
 }
