@@ -10,6 +10,10 @@
 #   make torture  CUTS power cuts (default 1000) with a check after each; prints how many it survived
 #   make fuzz     the kernel fuzzer on the KASAN/UBSAN kernel: FUZZ_CALLS calls (default 1000000),
 #                 FUZZ_SEED to replay a seed; then unload, reload, check; prints calls, rate, seed, time
+#   make load     the load test on the test kernel (lockdep): LOAD_PROCS processes (default 64), some
+#                 with several threads, mixing every operation on shared regions for LOAD_SECONDS
+#                 (default 300), data verified, then unload, reload, check; LOAD_SEED to run a seed
+#                 again; prints operations, rate, seed, time
 #   make model    the state machine's model-based test on the host: MODEL_STEPS steps (default
 #                 10000000) from MODEL_SEED (default 1); prints steps and time, or a seed and a
 #                 shrunk failing sequence
@@ -22,7 +26,7 @@
 KDIR ?=
 CMD ?= dmesg | tail -5
 
-.PHONY: all module demo test lint bench torture fuzz model guest clean
+.PHONY: all module demo test lint bench torture fuzz load model guest clean
 
 all: module
 
@@ -55,6 +59,12 @@ FUZZ_CALLS ?= 1000000
 FUZZ_SEED ?=
 fuzz:
 	bash scripts/fuzz.sh $(FUZZ_CALLS) $(FUZZ_SEED)
+
+LOAD_SECONDS ?= 300
+LOAD_PROCS ?= 64
+LOAD_SEED ?=
+load:
+	bash scripts/load.sh $(LOAD_SECONDS) $(LOAD_PROCS) $(LOAD_SEED)
 
 MODEL_STEPS ?= 10000000
 MODEL_SEED ?= 1

@@ -8,7 +8,9 @@
 # image, and a second boot on it; short crash tortures of the region workload
 # (REGION_TORTURE_CUTS power cuts, default 10) and of the KVS (REGION_KVS_TORTURE_CUTS, default
 # 10); the kernel fuzzer on the fuzz kernel, KASAN and UBSAN (REGION_FUZZ_CALLS calls, default
-# 100000; FUZZ_SEED to replay a seed). Set REGION_TEST_KEEP=1 to keep the logs.
+# 100000; FUZZ_SEED to replay a seed); a load round on the test kernel (scripts/load.sh: 64
+# processes for REGION_LOAD_SECONDS seconds, default 45; LOAD_SEED to run a seed again). Set
+# REGION_TEST_KEEP=1 to keep the logs.
 source "$(dirname "$0")/lib.sh"
 # The tests need the debug kernel (kmemleak, lockdep, the RAM disk), whatever the caller set.
 export REGION_KERNEL=test
@@ -168,6 +170,19 @@ crash_torture() {
 	tail -1 "$out.out"
 }
 
+# load_round: a short load round (scripts/load.sh) on the test kernel: 64 processes mixing every
+# operation on shared regions, data verified, then unload, reload and checks; one result per step
+# and one for the kernel's verdict, all named "load: ...".
+load_round() {
+	local seconds=${REGION_LOAD_SECONDS:-45} out=$work/load
+	log "== load: 64 processes for ${seconds}s on the test kernel (lockdep)"
+	bash scripts/load.sh "$seconds" 64 >"$out.out" 2>"$out.err" || true
+	grep -E '^(PASS|FAIL) load: ' "$out.out" >"$out.lines" || true
+	while read -r status name; do result "$status" "$name"; done <"$out.lines"
+	grep -q . "$out.lines" || { tail -5 "$out.err" >&2; result FAIL "load: no result (see $out.err)"; }
+	grep -E 'load: .*operations/s|FAILED' "$out.err" | tail -2 >&2 || true
+}
+
 # fuzz: the guest fuzzer (scripts/fuzz.sh) on the fuzz kernel, then unload, reload and check; one
 # result per step and one for the kernel's verdict, all named "fuzz: ...".
 fuzz() {
@@ -190,4 +205,5 @@ offline_check
 crash_torture region "${REGION_TORTURE_CUTS:-10}"
 crash_torture kvs "${REGION_KVS_TORTURE_CUTS:-10}"
 fuzz
+load_round
 summary

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The load test: one guest run of tests/guest/load.c on the test kernel (lockdep, DEBUG_VM,
+# kmemleak): PROCS processes of three uids, some with several threads, mixing every operation on
+# three shared regions for SECONDS seconds with their data verified, then an unload, a reload, a
+# check of every verified word against what its writer committed and stored, and a check of the
+# device (tests/guest/load.sh), and an offline check of the image it left.
+#
+#   scripts/load.sh [SECONDS [PROCS [SEED]]]   SECONDS defaults to $LOAD_SECONDS or 300, PROCS to
+#                                              $LOAD_PROCS or 64, SEED to $LOAD_SEED or a random
+#                                              one (printed; the same seed gives every thread the
+#                                              same generator, but what the threads meet depends
+#                                              on how they interleave)
+#
+# Builds what is missing: region.ko (scripts/module.sh) and build/load/ with the load program,
+# regionctl and the guest script. Prints one line per result on stdout, "PASS load: ..." or
+# "FAIL load: ...", the last one the kernel's verdict (no WARNING, lockdep, leak or other report on
+# the console); the program's table and figures go to stderr. A failed run's console log is kept in
+# $REGION_CACHE/load-failures/. Exits non-zero if anything failed.
+source "$(dirname "$0")/lib.sh"
+export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
+export REGION_KERNEL=test
+
+seconds=${1:-${LOAD_SECONDS:-300}}
+procs=${2:-${LOAD_PROCS:-64}}
+seed=${3:-${LOAD_SEED:-$(od -An -tu4 -N4 /dev/urandom | tr -d ' ')}}
+[[ $seconds =~ ^[0-9]+$ && $procs =~ ^[0-9]+$ && $seed =~ ^[0-9]+$ ]] ||
+	die "usage: scripts/load.sh [SECONDS [PROCS [SEED]]] (numbers)"
+start=$SECONDS
+
+kdir=$(bash "$REPO/scripts/kernel.sh") || die "building the test kernel failed"
+ko=$(bash "$REPO/scripts/module.sh") || die "building region.ko failed"
+
+stage=$REPO/build/load
+rm -rf "$stage"
+mkdir -p "$stage/bin"
+log "compiling the load program and regionctl (static)"
+static_c "$stage/bin/load" "$REPO/tests/guest/load.c" || die "compiling tests/guest/load.c failed"
+rel=$(static_rust -p regionctl --bin regionctl) || die "building regionctl failed"
+cp "$rel/regionctl" "$stage/bin/"
+cp "$REPO/tests/guest/load.sh" "$stage/"
+
+logfile=$REGION_CACHE/logs/load-$(date -u +%Y%m%d-%H%M%S)-$$.log
+mkdir -p "$(dirname "$logfile")"
+image=$REGION_CACHE/pmem-load.img
+# Boot, reload, checks and the kmemleak scan take about a minute; the program itself gives up
+# after three minutes without progress.
+timeout=$((seconds + 600))
+log "load: $procs processes for ${seconds}s, seed $seed (guest timeout ${timeout}s; console log: $logfile)"
+rc=0
+bash "$REPO/scripts/run-guest.sh" --quiet --fresh --kmemleak --kernel "$kdir/arch/x86/boot/bzImage" \
+	--image "$image" --timeout "$timeout" --log "$logfile" \
+	--add "$ko:/region/region.ko" --add "$stage:/tests" -- "sh /tests/load.sh $seconds $procs $seed" || rc=$?
+
+console=$(tr -d '\r' <"$logfile")
+# The program's table and figures (its "# " lines) for the reader.
+grep -a '^# ' <<<"$console" | sed 's/^# //' >&2 || true
+# The guest's TAP results, as result lines.
+results=$(sed -En 's/^ok [0-9]+ (load: .*)$/PASS \1/p; s/^not ok [0-9]+ (load: .*)$/FAIL \1/p' <<<"$console")
+[ -n "$results" ] || results="FAIL load: no results in the console log"
+case $rc in
+0 | 1) verdict="PASS load: the kernel reported nothing (WARNING, lockdep, leaks, ...)" ;;
+124) verdict="FAIL load: the guest timed out after ${timeout}s" ;;
+125) verdict="FAIL load: the kernel reported a problem (seed $seed)" ;;
+*) verdict="FAIL load: the guest run failed with status $rc" ;;
+esac
+# The image the guest left (module unloaded), checked offline on the host.
+if [ $rc = 0 ] || [ $rc = 1 ]; then
+	out=""
+	if (cd "$REPO" && cargo build -q --release -p regionctl) >&2 &&
+		out=$("$REPO/target/release/regionctl" check "$image" 2>&1) &&
+		grep -q '^no inconsistencies$' <<<"$out"; then
+		results+=$'\n'"PASS load: offline regionctl check of the image the guest left"
+	else
+		sed 's/^/    /' <<<"$out" >&2
+		results+=$'\n'"FAIL load: offline regionctl check of the image the guest left"
+	fi
+fi
+echo "$results"
+echo "$verdict"
+
+total=$(sed -n 's/^# total: //p' <<<"$console" | tail -1)
+log "load: ${total:-no total}; $((SECONDS - start)) s in all (builds, boot, load, reload, checks)"
+if grep -q '^FAIL' <<<"$results"$'\n'"$verdict"; then
+	mkdir -p "$REGION_CACHE/load-failures"
+	kept=$REGION_CACHE/load-failures/$(basename "$logfile")
+	cp "$logfile" "$kept"
+	log "load FAILED; console log kept in $kept; run the same seed with: scripts/load.sh $seconds $procs $seed"
+	exit 1
+fi
