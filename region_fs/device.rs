@@ -20,6 +20,7 @@ use crate::{
     ops,
     pmem::Pmem,
     region_file::OpenRegion,
+    region_glue_h::region_notify_detach,
     sched,
     state::{self, AttachError, AttachEvent, Caller, Errno, List, Live, ResizePlan, Slot},
     superblock::{Layout, Superblock, SuperblockError},
@@ -30,8 +31,16 @@ use crate::{
     },
     undo_pool::UndoPool,
 };
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use kernel::{new_mutex, prelude::*, sync::Arc, sync::ArcBorrow, sync::Mutex};
+use core::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
+use kernel::{
+    ffi::{c_int, c_void},
+    new_mutex,
+    prelude::*,
+    sync::{Arc, ArcBorrow, Mutex},
+};
 
 impl<T> List<T> for KVVec<T> {
     fn try_push(&mut self, value: T) -> Result<(), OutOfMemory> {
@@ -143,7 +152,7 @@ pub(crate) struct OpCounters {
 }
 
 /// The attached persistent memory device and its regions.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct RegionDevice {
     pmem: Pmem,
     geometry: Geometry,
@@ -156,6 +165,18 @@ pub(crate) struct RegionDevice {
     /// Free undo slots, and what each owner's regions hold.
     #[pin]
     pub(crate) undo_pool: UndoPool,
+    /// The device is going away (a forced driver unbind): every operation fails with `EIO`.
+    pub(crate) gone: AtomicBool,
+}
+
+#[pinned_drop]
+impl PinnedDrop for RegionDevice {
+    fn drop(self: Pin<&mut Self>) {
+        // No more failure notifications to this device; one under way finishes first (the glue's
+        // rwsem), while the device is still whole.
+        // SAFETY: no preconditions.
+        unsafe { region_notify_detach() };
+    }
 }
 
 /// What to do with a device that holds no Region System yet (or one that should be replaced).
@@ -307,7 +328,7 @@ impl RegionDevice {
         let counters = PmCounters::default();
         // SAFETY: `pmem` maps `geometry.size` bytes at `base()` (checked at open) and lives as
         // long as this handle.
-        let mut pm = unsafe { DaxPm::new(pmem.base(), geometry.size, &counters) };
+        let mut pm = unsafe { DaxPm::new(&pmem, geometry.size, &counters) };
         if format == Format::Now {
             let sb = Superblock::for_device(geometry.pages, uuid_now());
             ops::format(&mut pm, &sb).map_err(|e| superblock_error(path, e))?;
@@ -360,6 +381,7 @@ impl RegionDevice {
                 recovered.pages_restored
             );
         }
+        drop(pm);
         let regions = table.live_count();
         let free_pages = table.free.free_pages();
         let device = Arc::pin_init(
@@ -371,6 +393,7 @@ impl RegionDevice {
                 op_counters: OpCounters::default(),
                 table <- new_mutex!(table),
                 undo_pool <- UndoPool::new(layout.undo_slots, &kept_slots),
+                gone: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )?;
@@ -384,11 +407,55 @@ impl RegionDevice {
         Ok(device)
     }
 
+    /// `EIO` once the device is going away.
+    pub(crate) fn alive(&self) -> Result {
+        if self.gone.load(SeqCst) {
+            Err(EIO)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A memory failure in bytes `[offset, offset + len)` of the device, or (`removing`) the
+    /// device going away: every region it touches (all of them when it goes) is marked damaged
+    /// (`EIO` on open, resize and PMSYNC; its faults `SIGBUS`) and loses its user mappings, so
+    /// that nobody reaches memory that is bad or about to be unmapped.
+    fn failure(&self, offset: u64, len: u64, removing: bool) {
+        let first = offset / PAGE_SIZE;
+        let last = offset.saturating_add(len.max(1) - 1) / PAGE_SIZE;
+        if removing {
+            self.gone.store(true, SeqCst);
+            pr_err!("the device is going away: every region fails with EIO from now on\n");
+        } else {
+            pr_err!(
+                "memory failure in device pages {}..={}: the regions there are marked damaged\n",
+                first,
+                last
+            );
+        }
+        let mut t = self.table.lock();
+        for slot in t.slots.iter_mut() {
+            if let Slot::Live(l) = slot {
+                let hit = removing
+                    || l.region
+                        .extents()
+                        .iter()
+                        .any(|e| e.start <= last && first < e.end());
+                if hit {
+                    l.damaged = true;
+                    if let Some(r) = l.open_region() {
+                        r.fail();
+                    }
+                }
+            }
+        }
+    }
+
     /// A [`Pm`](crate::pm::Pm) handle on the device.
     pub(crate) fn pm(&self) -> DaxPm<'_> {
         // SAFETY: `self.pmem` maps `self.geometry.size` bytes at `base()` for as long as `self`
         // lives, which outlives the returned handle.
-        unsafe { DaxPm::new(self.pmem.base(), self.geometry.size, &self.pm_counters) }
+        unsafe { DaxPm::new(&self.pmem, self.geometry.size, &self.pm_counters) }
     }
 
     /// Page frame number of device page `page`.
@@ -696,4 +763,24 @@ fn uuid_now() -> [u8; 16] {
     u[..8].copy_from_slice(&now.to_le_bytes());
     u[8..].copy_from_slice(b"regionpm");
     u
+}
+
+/// `->notify_failure` of the DAX holder, through `region_glue.c`: see [`RegionDevice::failure`].
+///
+/// # Safety
+///
+/// `device` must be the pointer `region_notify_attach` was given: an attached `RegionDevice`,
+/// which the glue keeps alive for the call (its rwsem holds off `region_notify_detach`, which the
+/// module calls before the device goes).
+#[no_mangle]
+unsafe extern "C" fn region_rs_notify_failure(
+    device: *const c_void,
+    offset: u64,
+    len: u64,
+    removing: bool,
+) -> c_int {
+    // SAFETY: see above: the device is live for the call.
+    let device = unsafe { &*device.cast::<RegionDevice>() };
+    device.failure(offset, len, removing);
+    0
 }

@@ -51,6 +51,8 @@ pub(crate) struct View {
     /// PMSYNC's state: the epoch, its dirty pages, and the mappings that may hold writable
     /// entries (`pmsync/epoch.rs`).
     pub(crate) epoch: Epoch,
+    /// A media error or the device's removal damaged the region (see `OpenRegion::fail`).
+    failed: bool,
 }
 
 /// A region with at least one open file.
@@ -100,6 +102,7 @@ impl OpenRegion {
                     vmas: KVec::new(),
                     untracked: 0,
                     epoch: Epoch::new(epoch, dirty),
+                    failed: false,
                 }),
             }),
             GFP_KERNEL,
@@ -136,11 +139,26 @@ impl OpenRegion {
         view.epoch.uncommitted()
     }
 
-    /// `REGION_IOC_PMSYNC`: commits the region (see `pmsync/epoch.rs`).
+    /// `REGION_IOC_PMSYNC`: commits the region (see `pmsync/epoch.rs`); `EIO` once the region
+    /// failed.
     pub(crate) fn pmsync(&self) -> Result<u64> {
         let mut view = self.view.lock();
+        if view.failed {
+            return Err(EIO);
+        }
         let v = &mut *view;
         v.epoch.commit(self, &v.region, v.untracked > 0)
+    }
+
+    /// A media error or the device's removal damaged the region: from now on its faults
+    /// `SIGBUS` and its PMSYNC says `EIO`, and every user mapping of it goes (under the region's
+    /// lock, so that no fault maps a page again after it).
+    pub(crate) fn fail(&self) {
+        let mut view = self.view.lock();
+        view.failed = true;
+        let pages = view.region.size_pages;
+        // SAFETY: `self.inode` is live (type invariant).
+        unsafe { region_unmap_pages(self.inode, 0, pages) };
     }
 
     /// Makes room in the dirty bitmap for `pages` pages, before a resize commits.
@@ -204,6 +222,9 @@ impl OpenRegion {
     fn fault(&self, vma: usize, vmf: *mut bindings::vm_fault, pgoff: u64, write: bool) -> VmFault {
         self.device.op_counters.faults.fetch_add(1, Relaxed);
         let mut view = self.view.lock();
+        if view.failed {
+            return VM_FAULT_SIGBUS;
+        }
         let Some(page) = view.region.device_page(pgoff) else {
             return VM_FAULT_SIGBUS;
         };
@@ -227,6 +248,9 @@ impl OpenRegion {
     fn pfn_mkwrite(&self, vma: usize, pgoff: u64) -> VmFault {
         self.device.op_counters.faults.fetch_add(1, Relaxed);
         let mut view = self.view.lock();
+        if view.failed {
+            return VM_FAULT_SIGBUS;
+        }
         // 0: the fault path makes the page table entry writable, unless a PMSYNC has removed it
         // meanwhile, in which case the write faults again and lands in the next epoch.
         let v = &mut *view;

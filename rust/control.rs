@@ -47,6 +47,7 @@ impl MiscDevice for ControlFile {
     fn ioctl(me: &ControlFile, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let arg = UserPtr::from_addr(arg);
         let dev = &me.device;
+        dev.alive()?;
         // Changing what regions exist is a write: it needs the device opened for writing.
         if CHANGES_REGIONS.contains(&cmd) && !opened_for_writing(file) {
             return Err(EBADF);

@@ -8,8 +8,9 @@
 //! pointer accesses, and the callers' locks keep concurrent operations on disjoint bytes.
 
 use crate::pm::{Pm, CACHE_LINE};
+use crate::pmem::Pmem;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use kernel::prelude::*;
+use kernel::{ffi::c_int, prelude::*};
 
 use crate::region_glue_h::{region_pm_copy_mc, region_pm_fence, region_pm_writeback};
 use core::cell::Cell;
@@ -27,28 +28,37 @@ pub(crate) struct PmCounters {
 ///
 /// # Invariants
 ///
-/// `base` is the kernel address of a mapping of `len` bytes of persistent memory that stays
-/// mapped for the handle's lifetime `'a`.
+/// `base` is the kernel address of a mapping of `len` bytes of persistent memory (`pmem`'s), which
+/// stays mapped while `token` holds an access (and nothing is accessed without one).
 pub(crate) struct DaxPm<'a> {
     base: *mut u8,
     len: u64,
     counters: &'a PmCounters,
+    /// The device, and the token of the access this handle holds (`None`: the device is going
+    /// away, and every access is refused, reads as poison).
+    pmem: &'a Pmem,
+    token: Option<c_int>,
     /// A read or copy met poisoned memory since the last `take_poison`.
     poisoned: Cell<bool>,
 }
 
 impl<'a> DaxPm<'a> {
-    /// A handle on `len` bytes at `base`.
+    /// A handle on the first `len` bytes of `pmem`, holding an access to its memory (see
+    /// [`Pmem::enter`]) until it is dropped.
     ///
     /// # Safety
     ///
-    /// `base` must be mapped for `len` bytes, readable and writable, for all of `'a`.
-    pub(crate) unsafe fn new(base: *mut u8, len: u64, counters: &'a PmCounters) -> Self {
-        // INVARIANT: guaranteed by the caller.
+    /// `pmem` must map at least `len` bytes at its base, readable and writable, while the device
+    /// is alive.
+    pub(crate) unsafe fn new(pmem: &'a Pmem, len: u64, counters: &'a PmCounters) -> Self {
+        // INVARIANT: the caller guarantees the mapping while the device is alive, and the token
+        // keeps it alive (or, without one, nothing is accessed).
         Self {
-            base,
+            base: pmem.base(),
             len,
             counters,
+            pmem,
+            token: pmem.enter(),
             poisoned: Cell::new(false),
         }
     }
@@ -56,6 +66,11 @@ impl<'a> DaxPm<'a> {
     /// The address of `[offset, offset + len)`, or `None` (and a log line) if that leaves the
     /// device: a bug in the caller, which must not become a stray store.
     fn at(&self, offset: u64, len: u64) -> Option<*mut u8> {
+        if self.token.is_none() {
+            // The device is going away: nothing is read or written any more.
+            self.poisoned.set(true);
+            return None;
+        }
         match offset.checked_add(len) {
             Some(end) if end <= self.len => {
                 // SAFETY: `offset + len <= self.len`, so the result stays inside the mapping of
@@ -71,6 +86,14 @@ impl<'a> DaxPm<'a> {
                 );
                 None
             }
+        }
+    }
+}
+
+impl Drop for DaxPm<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.token.take() {
+            self.pmem.exit(id);
         }
     }
 }

@@ -13,9 +13,9 @@ use kernel::{
 };
 
 use crate::region_glue_h::{
-    region_param_pmem, region_pmem_bad_pages, region_pmem_close, region_pmem_kaddr,
-    region_pmem_mapped_pages, region_pmem_open, region_pmem_pfn, region_pmem_size,
-    RegionPmem as RawPmem,
+    region_param_pmem, region_pmem_bad_pages, region_pmem_close, region_pmem_enter,
+    region_pmem_exit, region_pmem_kaddr, region_pmem_mapped_pages, region_pmem_open,
+    region_pmem_pfn, region_pmem_size, RegionPmem as RawPmem,
 };
 
 /// The step of attaching a device that failed (`enum region_pmem_step` in `region_glue.c`).
@@ -98,6 +98,21 @@ impl Pmem {
         // SAFETY: `raw` is a live handle (type invariant).
         let pages = unsafe { region_pmem_mapped_pages(self.raw.as_ptr()) };
         u64::try_from(pages).unwrap_or(0)
+    }
+
+    /// Starts an access to the device's memory: a token for [`Pmem::exit`], or `None` when the
+    /// device is going away. The memory stays mapped until the token is given back.
+    pub(crate) fn enter(&self) -> Option<c_int> {
+        // SAFETY: `raw` is a live handle (type invariant).
+        let id = unsafe { region_pmem_enter(self.raw.as_ptr()) };
+        (id >= 0).then_some(id)
+    }
+
+    /// Ends an access [`Pmem::enter`] started.
+    pub(crate) fn exit(&self, id: c_int) {
+        // SAFETY: `id` came from `region_pmem_enter` and is given back once (callers keep it in
+        // one `DaxPm` and give it back on drop).
+        unsafe { region_pmem_exit(id) };
     }
 
     /// The device pages that hold a bad block (a known media error), in order.

@@ -20,7 +20,9 @@
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/libnvdimm.h>
+#include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -50,6 +52,73 @@ struct region_pmem {
 
 /* Distinct address handed to the block and DAX layers as the exclusive holder. */
 static char region_holder;
+
+/*
+ * The attached Rust device that hears of memory failures and of the device going away, set by
+ * region_notify_attach() once it is attached and cleared by region_notify_detach() before it goes.
+ * The rwsem keeps it alive while a notification runs.
+ */
+static DECLARE_RWSEM(region_notify_sem);
+static const void *region_notify_target;
+
+/*
+ * ->notify_failure of the DAX holder: a memory failure in [@offset, @offset + @len) of the device,
+ * or (MF_MEM_PRE_REMOVE) the device going away. Handed to Rust, which marks what it touches and
+ * removes the user mappings; -EOPNOTSUPP while no device is attached.
+ */
+static int region_notify_failure(struct dax_device *dax_dev, u64 offset, u64 len, int mf_flags)
+{
+	int ret = -EOPNOTSUPP;
+
+	down_read(&region_notify_sem);
+	if (region_notify_target)
+		ret = region_rs_notify_failure(region_notify_target, offset, len,
+					       mf_flags & MF_MEM_PRE_REMOVE);
+	up_read(&region_notify_sem);
+	return ret;
+}
+
+static const struct dax_holder_operations region_holder_ops = {
+	.notify_failure = region_notify_failure,
+};
+
+/* From now on, failures and the device's removal are told to @target (a RegionDevice). */
+void region_notify_attach(const void *target)
+{
+	down_write(&region_notify_sem);
+	region_notify_target = target;
+	up_write(&region_notify_sem);
+}
+
+/* No more notifications; waits for one that is running. */
+void region_notify_detach(void)
+{
+	down_write(&region_notify_sem);
+	region_notify_target = NULL;
+	up_write(&region_notify_sem);
+}
+
+/*
+ * Starts an access to the device's memory: returns a token for region_pmem_exit(), or -ENXIO when
+ * the device is going away (its memory may be unmapped any time after that). Between the two, the
+ * memory stays mapped: removal waits for every access under way (dax_read_lock is SRCU).
+ */
+int region_pmem_enter(const struct region_pmem *pm)
+{
+	int id = dax_read_lock();
+
+	if (!dax_alive(pm->dax)) {
+		dax_read_unlock(id);
+		return -ENXIO;
+	}
+	return id;
+}
+
+/* Ends an access region_pmem_enter() started. */
+void region_pmem_exit(int id)
+{
+	dax_read_unlock(id);
+}
 
 /* Returns the `pmem` parameter, or NULL when it was not given. */
 const char *region_param_pmem(void)
@@ -82,7 +151,8 @@ int region_pmem_open(const char *path, struct region_pmem **out, int *step)
 	}
 
 	*step = REGION_PMEM_DAX;
-	pm->dax = fs_dax_get_by_bdev(file_bdev(pm->bdev_file), &start_off, &region_holder, NULL);
+	pm->dax = fs_dax_get_by_bdev(file_bdev(pm->bdev_file), &start_off, &region_holder,
+				     &region_holder_ops);
 	if (!pm->dax) {
 		err = -EOPNOTSUPP;
 		goto close;
@@ -90,9 +160,9 @@ int region_pmem_open(const char *path, struct region_pmem **out, int *step)
 	pm->size = bdev_nr_bytes(file_bdev(pm->bdev_file));
 
 	/*
-	 * The mapping stays valid while the DAX device lives, which it does while we hold the block
-	 * device open exclusively (short of a forced driver unbind, which this version does not
-	 * survive: it registers no holder operations).
+	 * The mapping stays valid while the DAX device is alive; a forced driver unbind kills it,
+	 * after telling us (region_notify_failure, MF_MEM_PRE_REMOVE) and waiting for every access
+	 * under region_pmem_enter().
 	 */
 	*step = REGION_PMEM_MAP;
 	id = dax_read_lock();

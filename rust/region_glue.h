@@ -22,9 +22,17 @@ long region_pmem_bad_pages(const struct region_pmem *pm, u64 *pages, long max);
 void region_pm_writeback(void *addr, size_t len);
 void region_pm_fence(void);
 unsigned long region_pm_copy_mc(void *dst, const void *src, size_t len);
+void region_notify_attach(const void *target);
+void region_notify_detach(void);
+int region_pmem_enter(const struct region_pmem *pm);
+void region_pmem_exit(int id);
+
 u32 region_current_uid(void);
 u32 region_current_gid(void);
 int region_may_access(u32 uid, u32 gid, u32 mode, int want);
 bool region_capable_admin(void);
+
+/* Provided by Rust (region_fs/device.rs). */
+int region_rs_notify_failure(const void *device, u64 offset, u64 len, bool removing);
 
 #endif /* REGION_GLUE_H */

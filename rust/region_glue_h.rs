@@ -33,6 +33,10 @@ extern "C" {
     pub(crate) fn region_pm_writeback(addr: *mut c_void, len: usize);
     pub(crate) fn region_pm_fence();
     pub(crate) fn region_pm_copy_mc(dst: *mut c_void, src: *const c_void, len: usize) -> c_ulong;
+    pub(crate) fn region_notify_attach(target: *const c_void);
+    pub(crate) fn region_notify_detach();
+    pub(crate) fn region_pmem_enter(pm: *const RegionPmem) -> c_int;
+    pub(crate) fn region_pmem_exit(id: c_int);
     pub(crate) fn region_current_uid() -> u32;
     pub(crate) fn region_current_gid() -> u32;
     pub(crate) fn region_may_access(uid: u32, gid: u32, mode: u32, want: c_int) -> c_int;

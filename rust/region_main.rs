@@ -228,5 +228,10 @@ fn attach() -> Result<Arc<RegionDevice>> {
     } else {
         Format::Never
     };
-    RegionDevice::attach(path, pmem, geometry, format)
+    let device = RegionDevice::attach(path, pmem, geometry, format)?;
+    // Memory failures and the device's removal go to the device from now on, until its drop
+    // (`region_notify_detach`, which waits for a notification under way).
+    // SAFETY: the pointer stays valid until the device's drop detaches it, first thing.
+    unsafe { region_glue_h::region_notify_attach(Arc::as_ptr(&device).cast()) };
+    Ok(device)
 }

@@ -122,7 +122,37 @@ bad_blocks_damage_only_the_region_they_touch() {
 	rmmod region
 }
 
-tap_plan 22
+# The device going away under the module (a forced unbind of the pmem driver, while a process
+# keeps storing to a region): the module is told first, every region fails (SIGBUS in the stores,
+# EIO in the ioctls), and it unloads cleanly; the kernel reports nothing. The writer stores zeros
+# into keep2 (zeros already), so the image the later checks read is unchanged. The device is gone
+# for the rest of this boot, so this runs after every other test here.
+device_going_away_fails_every_region() {
+	local dev nd drv out writer
+	out=$(/tests/bin/load_module $KO pmem=$PMEM)
+	[ "$out" = ok ] || { echo "load: $out"; return 1; }
+	: >/tmp/gone.err
+	# Until an open says EIO (a store cut by the removal dies of SIGBUS first, at most).
+	(n=0; while [ $n -lt 5000 ] && ! grep -q "Input/output error" /tmp/gone.err; do
+		/tests/bin/rtool fill keep2 0 >/dev/null 2>>/tmp/gone.err
+		n=$((n + 1))
+	done) &
+	writer=$!
+	sleep 2
+	dev=$(basename "$(readlink -f $PMEM)")
+	nd=$(basename "$(readlink -f /sys/block/"$dev"/device)")
+	drv=$(readlink -f /sys/block/"$dev"/device/driver)
+	dmesg -c >/dev/null
+	echo "$nd" >"$drv/unbind" || { echo "cannot unbind $nd"; kill $writer; return 1; }
+	wait $writer
+	dmesg | grep -q "region: the device is going away" || { echo "the module was not told"; return 1; }
+	grep -q "Input/output error" /tmp/gone.err || { echo "the writer stopped without EIO:"; cat /tmp/gone.err; return 1; }
+	out=$(/tests/bin/regionctl ls 2>&1) && { echo "ls worked on a departed device: $out"; return 1; }
+	echo "$out" | grep -q "Input/output error" || { echo "ls said: $out"; return 1; }
+	rmmod region
+}
+
+tap_plan 23
 for t in sb_magic sb_version sb_flags sb_uuid sb_device_pages sb_table_entries sb_undo_slots \
 	sb_reserved sb_checksum entry_name entry_uid entry_gid entry_mode entry_flags \
 	entry_extent_start entry_extent_pages entry_reserved entry_shape entry_epoch; do
@@ -131,4 +161,5 @@ done
 tap_test device_loads_again_once_repaired loads_again
 tap_test free_entry_with_stray_bytes_stays_loadable free_entry_with_stray_bytes_stays_loadable
 tap_test bad_blocks_damage_only_the_region_they_touch bad_blocks_damage_only_the_region_they_touch
+tap_test device_going_away_fails_every_region device_going_away_fails_every_region
 tap_done

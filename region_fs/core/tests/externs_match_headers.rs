@@ -196,11 +196,21 @@ fn regionfs_h_matches_its_extern_block_and_callbacks() {
 }
 
 #[test]
-fn region_glue_h_matches_its_extern_block() {
+fn region_glue_h_matches_its_extern_block_and_callback() {
+    let header = read("rust/region_glue.h");
+    let (provided, callbacks) = header
+        .split_once("/* Provided by Rust")
+        .expect("the header's two sections");
+    let callbacks = callbacks.split_once("*/").expect("the comment ends").1;
     compare(
         "region_glue.h against rust/region_glue_h.rs",
-        &c_prototypes(&read("rust/region_glue.h")),
+        &c_prototypes(provided),
         &rust_functions(&read("rust/region_glue_h.rs"), false),
+    );
+    compare(
+        "region_glue.h's callback against region_fs/device.rs",
+        &c_prototypes(callbacks),
+        &rust_functions(&read("region_fs/device.rs"), true),
     );
 }
 
