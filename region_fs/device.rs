@@ -592,21 +592,26 @@ impl RegionDevice {
     /// when no mapping covers the cut. Stores not yet committed to the pages that stay are kept
     /// for the next PMSYNC; those to pages cut off go with the pages.
     pub(crate) fn resize(&self, name: &[u8], size: u64) -> Result {
-        let plan = self
-            .table
-            .lock()
+        let mut t = self.table.lock();
+        let plan = t
             .resize_plan(&Current, name, size, |r, page| r.mapped_from(page))
             .map_err(errno)?;
         let Some((index, resized, old_pages)) = plan.target() else {
             return Ok(());
         };
-        let cleared = match &plan {
-            ResizePlan::Grow { fresh, .. } => self.clear_extents(fresh.as_slice()),
-            _ => Ok(()),
-        };
-        let mut t = self.table.lock();
-        let committed = cleared.and_then(|()| {
-            t.resize_commit(
+        // Only a grow lets go of the table lock (to clear its new pages); the plan keeps the
+        // region busy meanwhile, so no other plan is made from the same shape.
+        if let ResizePlan::Grow { fresh, .. } = &plan {
+            drop(t);
+            let cleared = self.clear_extents(fresh.as_slice());
+            t = self.table.lock();
+            if let Err(e) = cleared {
+                t.resize_abort(&plan);
+                return Err(e);
+            }
+        }
+        let committed = t
+            .resize_commit(
                 &mut self.pm(),
                 &self.layout,
                 index,
@@ -618,11 +623,10 @@ impl RegionDevice {
                     r.uncommitted()
                 },
             )
-            .map_err(errno)
-        });
+            .map_err(errno);
         match (&plan, committed) {
             (ResizePlan::Shrink { cut, .. }, Ok(())) => self.release(&mut t, cut.as_slice()),
-            (ResizePlan::Grow { fresh, .. }, Err(_)) => t.grow_abort(index, fresh),
+            (_, Err(_)) => t.resize_abort(&plan),
             _ => {}
         }
         committed

@@ -1023,3 +1023,32 @@ fn bad_blocks_are_placed_page_by_page_at_attach() {
         }
     }
 }
+
+/// A planned resize keeps the region busy until it commits or is given up: no second plan is made
+/// from the same shape (two shrinks would give the same pages back twice).
+#[test]
+fn a_planned_resize_keeps_the_region_busy() {
+    let mut sys = System::formatted();
+    sys.create(1000, b"r", 4, 0o600).expect("creates");
+    let who = User(1000);
+    let plan = sys
+        .table
+        .resize_plan(&who, b"r", 2 * PAGE_SIZE, |_, _| false)
+        .expect("plans");
+    assert_eq!(
+        sys.table.resize_plan(&who, b"r", PAGE_SIZE, |_, _| false),
+        Err(Errno::Busy)
+    );
+    assert!(matches!(
+        sys.table.delete(&who, b"r", &mut sys.pm, &sys.layout, |h| h
+            .borrow()
+            .epoch
+            .epoch),
+        Err(Errno::Busy)
+    ));
+    sys.table.resize_abort(&plan);
+    assert!(sys
+        .table
+        .resize_plan(&who, b"r", PAGE_SIZE, |_, _| false)
+        .is_ok());
+}

@@ -107,8 +107,9 @@ pub struct Live<H> {
     pub region: Region,
     /// Open, kept or closed.
     pub state: Use<H>,
-    /// A grow is clearing new pages outside the table lock: other resizes, deletes and formats
-    /// wait for it (`EBUSY`).
+    /// A resize is planned and not yet committed (a grow clears its new pages outside the table
+    /// lock meanwhile): other resizes, deletes and formats wait for it (`EBUSY`), so that no two
+    /// plans are made from the same shape.
     pub busy: bool,
     /// A media error (poisoned memory, a bad block) damaged the region: it cannot be opened or
     /// resized (`EIO`), only deleted.
@@ -458,9 +459,10 @@ where
         })
     }
 
-    /// Resize, first half: checks the request and decides; a grow takes its pages and marks the
-    /// region busy. `mapped_from(region, page)` says whether a mapping covers a page at or beyond
-    /// `page` (a shrink over one is `EBUSY`).
+    /// Resize, first half: checks the request and decides; a grow takes its pages. Either way the
+    /// region is busy until [`Table::resize_commit`] or [`Table::resize_abort`], so that no other
+    /// plan is made from the same shape. `mapped_from(region, page)` says whether a mapping covers
+    /// a page at or beyond `page` (a shrink over one is `EBUSY`).
     pub fn resize_plan(
         &mut self,
         who: &impl Caller,
@@ -492,6 +494,9 @@ where
                 return Err(Errno::Busy);
             }
             let (resized, cut) = shrunk(&old, pages);
+            if let Some(l) = self.live_mut(index) {
+                l.busy = true;
+            }
             return Ok(ResizePlan::Shrink {
                 index,
                 resized,
@@ -512,10 +517,11 @@ where
     }
 
     /// Resize, second half: commits `resized` to entry `index` on persistent memory and in the
-    /// table, after `prepare(region, pages)` made room in the open region, and tells it with
+    /// table (the caller then gives a shrink's cut extents back), after `prepare(region, pages)` made room in the open region, and tells it with
     /// `apply(region, resized, old_pages, pm)` (a shrink's cut pages lose their undo slots there),
     /// which returns what [`Table::closed`]'s `uncommitted` does: a kept region left with nothing
-    /// uncommitted is closed. Ends a grow's busy time whatever happens.
+    /// uncommitted is closed. Ends the region's busy time whatever happens (after a failure, call
+    /// [`Table::resize_abort`] to give a grow's pages back).
     #[allow(clippy::too_many_arguments)]
     pub fn resize_commit<P: Pm>(
         &mut self,
@@ -543,13 +549,18 @@ where
         Ok(())
     }
 
-    /// A grow given up (its pages could not be cleared, or the commit failed): the pages go
-    /// back, and the region is no longer busy.
-    pub fn grow_abort(&mut self, index: u32, fresh: &Extents) {
+    /// A planned resize given up (a grow's pages could not be cleared, or the commit failed):
+    /// a grow's pages go back, and the region is no longer busy.
+    pub fn resize_abort(&mut self, plan: &ResizePlan) {
+        let Some((index, _, _)) = plan.target() else {
+            return;
+        };
         if let Some(l) = self.live_mut(index) {
             l.busy = false;
         }
-        self.release(fresh.as_slice());
+        if let ResizePlan::Grow { fresh, .. } = plan {
+            self.release(fresh.as_slice());
+        }
     }
 
     /// Whether format may erase everything now: no region open, kept, being created or grown.
