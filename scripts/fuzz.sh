@@ -44,39 +44,6 @@ bash "$REPO/scripts/run-guest.sh" --quiet --fresh --kmemleak --kernel "$kdir/arc
 	--image "$REGION_CACHE/pmem-fuzz.img" --timeout "$timeout" --log "$logfile" \
 	--add "$ko:/region/region.ko" --add "$stage:/tests" -- "sh /tests/fuzz.sh $seed $calls" || rc=$?
 
-console=$(tr -d '\r' <"$logfile")
-# The fuzzer's table and figures (its "# " lines) for the reader.
-grep -a '^# ' <<<"$console" | sed 's/^# //' >&2 || true
-# The guest's TAP results, as result lines.
-results=$(sed -En 's/^ok [0-9]+ (fuzz: .*)$/PASS \1/p; s/^not ok [0-9]+ (fuzz: .*)$/FAIL \1/p' <<<"$console")
-[ -n "$results" ] || results="FAIL fuzz: no results in the console log"
-case $rc in
-0 | 1) verdict="PASS fuzz: the kernel reported nothing (KASAN, UBSAN, WARNING, lockdep, leaks)" ;;
-124) verdict="FAIL fuzz: the guest timed out after ${timeout}s" ;;
-125) verdict="FAIL fuzz: the kernel reported a problem (seed $seed)" ;;
-*) verdict="FAIL fuzz: the guest run failed with status $rc" ;;
-esac
-# The image the guest left (module unloaded), checked offline on the host.
-out=""
-if [ $rc = 0 ] || [ $rc = 1 ]; then
-	if (cd "$REPO" && cargo build -q --release -p regionctl) >&2 &&
-		out=$("$REPO/target/release/regionctl" check "$REGION_CACHE/pmem-fuzz.img" 2>&1) &&
-		grep -q '^no inconsistencies$' <<<"$out"; then
-		results+=$'\n'"PASS fuzz: offline regionctl check of the image the guest left"
-	else
-		sed 's/^/    /' <<<"$out" >&2
-		results+=$'\n'"FAIL fuzz: offline regionctl check of the image the guest left"
-	fi
-fi
-echo "$results"
-echo "$verdict"
-
-total=$(sed -n 's/^# total: //p' <<<"$console" | tail -1)
-log "fuzz: ${total:-no total}; $((SECONDS - start)) s in all (builds, boot, fuzzing, reload, check)"
-if grep -q '^FAIL' <<<"$results"$'\n'"$verdict"; then
-	mkdir -p "$REGION_CACHE/fuzz-failures"
-	kept=$REGION_CACHE/fuzz-failures/$(basename "$logfile")
-	cp "$logfile" "$kept"
-	log "fuzz FAILED; console log kept in $kept; replay with: scripts/fuzz.sh $calls $seed"
-	exit 1
-fi
+finish_guest_run fuzz "$rc" "$timeout" "$seed" "$REGION_CACHE/pmem-fuzz.img" "$logfile" \
+	"KASAN, UBSAN, WARNING, lockdep, leaks" "scripts/fuzz.sh $calls $seed" \
+	"builds, boot, fuzzing, reload, check" || exit 1

@@ -85,3 +85,47 @@ bench_guest() {
 	bash "$REPO/scripts/run-guest.sh" --fresh --image "$REGION_CACHE/pmem-bench.img" --image-size 2G \
 		--mem 2G --timeout 3600 --add "$1:/region/region.ko" --add "$2:/bench" -- "$3"
 }
+
+# finish_guest_run NAME RC TIMEOUT SEED IMAGE LOGFILE CLEAN REPLAY WHAT: reports a seeded guest
+# run of scripts/fuzz.sh or scripts/load.sh (runner status RC, console log LOGFILE, pmem image
+# IMAGE): the program's "# " lines on stderr; its TAP results and the kernel's verdict (CLEAN names
+# what the runner watches for) as "PASS NAME: ..." / "FAIL NAME: ..." lines on stdout, with an
+# offline regionctl check of the image; a log line with the total and the time since $start (WHAT
+# says what it covers). On any FAIL it keeps the console log in $REGION_CACHE/NAME-failures/, says
+# how to replay the seed (REPLAY) and returns 1.
+finish_guest_run() {
+	local name=$1 rc=$2 timeout=$3 seed=$4 image=$5 logfile=$6 clean=$7 replay=$8 what=$9
+	local console results verdict out total kept
+	console=$(tr -d '\r' <"$logfile")
+	grep -a '^# ' <<<"$console" | sed 's/^# //' >&2 || true
+	results=$(sed -En "s/^ok [0-9]+ ($name: .*)\$/PASS \\1/p; s/^not ok [0-9]+ ($name: .*)\$/FAIL \\1/p" <<<"$console")
+	[ -n "$results" ] || results="FAIL $name: no results in the console log"
+	case $rc in
+	0 | 1) verdict="PASS $name: the kernel reported nothing ($clean)" ;;
+	124) verdict="FAIL $name: the guest timed out after ${timeout}s" ;;
+	125) verdict="FAIL $name: the kernel reported a problem (seed $seed)" ;;
+	*) verdict="FAIL $name: the guest run failed with status $rc" ;;
+	esac
+	if [ "$rc" = 0 ] || [ "$rc" = 1 ]; then
+		out=""
+		if (cd "$REPO" && cargo build -q --release -p regionctl) >&2 &&
+			out=$("$REPO/target/release/regionctl" check "$image" 2>&1) &&
+			grep -q '^no inconsistencies$' <<<"$out"; then
+			results+=$'\n'"PASS $name: offline regionctl check of the image the guest left"
+		else
+			sed 's/^/    /' <<<"$out" >&2
+			results+=$'\n'"FAIL $name: offline regionctl check of the image the guest left"
+		fi
+	fi
+	echo "$results"
+	echo "$verdict"
+	total=$(sed -n 's/^# total: //p' <<<"$console" | tail -1)
+	log "$name: ${total:-no total}; $((SECONDS - start)) s in all ($what)"
+	if grep -q '^FAIL' <<<"$results"$'\n'"$verdict"; then
+		mkdir -p "$REGION_CACHE/$name-failures"
+		kept=$REGION_CACHE/$name-failures/$(basename "$logfile")
+		cp "$logfile" "$kept"
+		log "$name FAILED; console log kept in $kept; replay with: $replay"
+		return 1
+	fi
+}

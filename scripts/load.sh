@@ -51,39 +51,6 @@ bash "$REPO/scripts/run-guest.sh" --quiet --fresh --kmemleak --kernel "$kdir/arc
 	--image "$image" --timeout "$timeout" --log "$logfile" \
 	--add "$ko:/region/region.ko" --add "$stage:/tests" -- "sh /tests/load.sh $seconds $procs $seed" || rc=$?
 
-console=$(tr -d '\r' <"$logfile")
-# The program's table and figures (its "# " lines) for the reader.
-grep -a '^# ' <<<"$console" | sed 's/^# //' >&2 || true
-# The guest's TAP results, as result lines.
-results=$(sed -En 's/^ok [0-9]+ (load: .*)$/PASS \1/p; s/^not ok [0-9]+ (load: .*)$/FAIL \1/p' <<<"$console")
-[ -n "$results" ] || results="FAIL load: no results in the console log"
-case $rc in
-0 | 1) verdict="PASS load: the kernel reported nothing (WARNING, lockdep, leaks, ...)" ;;
-124) verdict="FAIL load: the guest timed out after ${timeout}s" ;;
-125) verdict="FAIL load: the kernel reported a problem (seed $seed)" ;;
-*) verdict="FAIL load: the guest run failed with status $rc" ;;
-esac
-# The image the guest left (module unloaded), checked offline on the host.
-if [ $rc = 0 ] || [ $rc = 1 ]; then
-	out=""
-	if (cd "$REPO" && cargo build -q --release -p regionctl) >&2 &&
-		out=$("$REPO/target/release/regionctl" check "$image" 2>&1) &&
-		grep -q '^no inconsistencies$' <<<"$out"; then
-		results+=$'\n'"PASS load: offline regionctl check of the image the guest left"
-	else
-		sed 's/^/    /' <<<"$out" >&2
-		results+=$'\n'"FAIL load: offline regionctl check of the image the guest left"
-	fi
-fi
-echo "$results"
-echo "$verdict"
-
-total=$(sed -n 's/^# total: //p' <<<"$console" | tail -1)
-log "load: ${total:-no total}; $((SECONDS - start)) s in all (builds, boot, load, reload, checks)"
-if grep -q '^FAIL' <<<"$results"$'\n'"$verdict"; then
-	mkdir -p "$REGION_CACHE/load-failures"
-	kept=$REGION_CACHE/load-failures/$(basename "$logfile")
-	cp "$logfile" "$kept"
-	log "load FAILED; console log kept in $kept; run the same seed with: scripts/load.sh $seconds $procs $seed"
-	exit 1
-fi
+finish_guest_run load "$rc" "$timeout" "$seed" "$image" "$logfile" \
+	"WARNING, lockdep, leaks, ..." "scripts/load.sh $seconds $procs $seed" \
+	"builds, boot, load, reload, checks" || exit 1
