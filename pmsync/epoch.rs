@@ -117,6 +117,11 @@ impl Epoch {
         untracked: bool,
         pgoff: u64,
     ) -> Result<(), VmFault> {
+        // Saved already in this epoch (the dirty set holds only pages inside the region): no
+        // access to the device at all.
+        if self.state.dirty.contains(pgoff) {
+            return Ok(());
+        }
         let device = &open.device;
         let all = self.writers_lost || untracked;
         let writers = &self.writers;

@@ -550,10 +550,9 @@ impl RegionDevice {
     /// `REGION_IOC_OPEN`: a new file descriptor on the region, writable if `write`.
     pub(crate) fn open(self: ArcBorrow<'_, Self>, name: &[u8], write: bool) -> Result<i32> {
         let mut t = self.table.lock();
-        let device: Arc<Self> = self.into();
         let (index, region) = t
             .open(&Current, name, write, |index, region, epoch| {
-                OpenRegion::new(device, index, region, epoch).map_err(refusal)
+                OpenRegion::new(self.into(), index, region, epoch).map_err(refusal)
             })
             .map_err(errno)?;
         let fd = region.install_fd(write)?;

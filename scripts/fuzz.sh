@@ -25,14 +25,7 @@ start=$SECONDS
 kdir=$(REGION_KERNEL=fuzz bash "$REPO/scripts/kernel.sh") || die "building the fuzz kernel failed"
 ko=$(REGION_KERNEL=fuzz bash "$REPO/scripts/module.sh") || die "building region.ko for the fuzz kernel failed"
 
-stage=$REPO/build/fuzz
-rm -rf "$stage"
-mkdir -p "$stage/bin"
-log "compiling the fuzzer and regionctl (static)"
-static_c "$stage/bin/fuzz" "$REPO/tests/guest/fuzz.c" || die "compiling tests/guest/fuzz.c failed"
-rel=$(static_rust -p regionctl --bin regionctl) || die "building regionctl failed"
-cp "$rel/regionctl" "$stage/bin/"
-cp "$REPO/tests/guest/fuzz.sh" "$stage/"
+stage=$(stage_guest_program fuzz) || die "building the fuzzer for the guest failed"
 
 logfile=$REGION_CACHE/logs/fuzz-$(date -u +%Y%m%d-%H%M%S)-$$.log
 mkdir -p "$(dirname "$logfile")"

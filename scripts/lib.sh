@@ -86,6 +86,20 @@ bench_guest() {
 		--mem 2G --timeout 3600 --add "$1:/region/region.ko" --add "$2:/bench" -- "$3"
 }
 
+# stage_guest_program NAME: build/NAME/ holding tests/guest/NAME.c as bin/NAME (static),
+# regionctl and tests/guest/NAME.sh, for the guest run of scripts/NAME.sh; prints the folder.
+stage_guest_program() {
+	local name=$1 stage=$REPO/build/$1 rel
+	rm -rf "$stage"
+	mkdir -p "$stage/bin"
+	log "compiling $name and regionctl (static)"
+	static_c "$stage/bin/$name" "$REPO/tests/guest/$name.c" || return 1
+	rel=$(static_rust -p regionctl --bin regionctl) || return 1
+	cp "$rel/regionctl" "$stage/bin/"
+	cp "$REPO/tests/guest/$name.sh" "$stage/"
+	echo "$stage"
+}
+
 # finish_guest_run NAME RC TIMEOUT SEED IMAGE LOGFILE CLEAN REPLAY WHAT: reports a seeded guest
 # run of scripts/fuzz.sh or scripts/load.sh (runner status RC, console log LOGFILE, pmem image
 # IMAGE): the program's "# " lines on stderr; its TAP results and the kernel's verdict (CLEAN names

@@ -30,14 +30,7 @@ start=$SECONDS
 kdir=$(bash "$REPO/scripts/kernel.sh") || die "building the test kernel failed"
 ko=$(bash "$REPO/scripts/module.sh") || die "building region.ko failed"
 
-stage=$REPO/build/load
-rm -rf "$stage"
-mkdir -p "$stage/bin"
-log "compiling the load program and regionctl (static)"
-static_c "$stage/bin/load" "$REPO/tests/guest/load.c" || die "compiling tests/guest/load.c failed"
-rel=$(static_rust -p regionctl --bin regionctl) || die "building regionctl failed"
-cp "$rel/regionctl" "$stage/bin/"
-cp "$REPO/tests/guest/load.sh" "$stage/"
+stage=$(stage_guest_program load) || die "building the load program for the guest failed"
 
 logfile=$REGION_CACHE/logs/load-$(date -u +%Y%m%d-%H%M%S)-$$.log
 mkdir -p "$(dirname "$logfile")"
