@@ -187,8 +187,54 @@ struct region_counters {
 	__u64 undo_pages;         /* pages saved to undo slots by first writes */
 	__u64 unmap_rounds;       /* unmap calls of PMSYNC: each one a TLB shootdown round */
 	__u64 mappings_unmapped;  /* mappings (in all processes) whose PTEs PMSYNC removed */
-	__u64 reserved[6];
+	__u64 logged_writes;      /* REGION_IOC_WRITE calls that wrote */
+	__u64 lines_logged;       /* committed lines saved to line records by REGION_IOC_WRITE */
+	__u64 lines_nt;           /* cache lines written to PM with non-temporal stores */
+	__u64 reserved[3];
 };
+
+/*
+ * struct region_write_range - one range of REGION_IOC_WRITE.
+ * @offset: where in the region the bytes go.
+ * @addr:   user address of the @len new bytes.
+ * @len:    bytes; 0 is allowed and writes nothing.
+ */
+struct region_write_range {
+	__u64 offset;
+	__u64 addr;
+	__u64 len;
+};
+
+/* The most ranges, and bytes in all, that one REGION_IOC_WRITE takes (more: E2BIG). */
+#define REGION_WRITE_MAX_RANGES 256
+#define REGION_WRITE_MAX_BYTES (1U << 20)
+/* REGION_IOC_WRITE flag: commit the region (a PMSYNC) after the bytes are written. */
+#define REGION_WRITE_COMMIT 0x1
+
+/*
+ * struct region_write_args - REGION_IOC_WRITE.
+ * @ranges: in: user address of @count struct region_write_range.
+ * @count:  in: 1 .. REGION_WRITE_MAX_RANGES.
+ * @flags:  in: 0 or REGION_WRITE_COMMIT.
+ * @epoch:  out: with REGION_WRITE_COMMIT the epoch committed (as REGION_IOC_PMSYNC writes it);
+ *          without, the epoch the bytes belong to (durable once a PMSYNC returns it or later).
+ */
+struct region_write_args {
+	__u64 ranges;
+	__u32 count;
+	__u32 flags;
+	__u64 epoch;
+	__u64 reserved[2];
+};
+
+/*
+ * The mmap offset of a region's volatile page: REGION_VOLATILE_SIZE bytes of DRAM, zero when the
+ * region is first opened, shared by every process that has the region open and gone when the
+ * last one closes it (never on PM: for lock words and counters that must not be committed).
+ * Map it MAP_SHARED at this offset; PROT_WRITE needs a descriptor open for writing.
+ */
+#define REGION_VOLATILE_OFFSET (1ULL << 52)
+#define REGION_VOLATILE_SIZE 4096
 
 /*
  * struct region_format_args - REGION_IOC_FORMAT: erase every region and write a new, empty layout
@@ -243,5 +289,22 @@ struct region_format_args {
  * log says why. Atomicity is never given up.
  */
 #define REGION_IOC_PMSYNC _IOR(REGION_IOC_MAGIC, 0x11, __u64)
+
+/*
+ * REGION_IOC_WRITE - write bytes into the region through the kernel, logged line by line.
+ *
+ * For every 64-byte line the ranges touch whose page was not saved in this epoch, the line's
+ * committed contents go to a line record in the undo area first (non-temporal stores, one fence
+ * for all of them); then the new bytes are written with non-temporal stores. The bytes belong to
+ * the current epoch exactly as stores through a mapping do: a power cut before the next PMSYNC
+ * takes them back. With REGION_WRITE_COMMIT the call then commits the region as REGION_IOC_PMSYNC
+ * does (every process's stores with it), so a small update costs one system call, no page fault,
+ * no TLB shootdown, and about one written line per changed line plus its record.
+ * Needs a descriptor open for writing (EBADF). Errors: EFAULT, EINVAL (flags, reserved fields,
+ * count 0 or a range past the region's end), E2BIG (more than REGION_WRITE_MAX_RANGES ranges or
+ * REGION_WRITE_MAX_BYTES bytes), ENOSPC (the undo area cannot hold the records even after
+ * committing the region), EOVERFLOW (epochs used up), EIO (damaged region or device gone).
+ */
+#define REGION_IOC_WRITE _IOWR(REGION_IOC_MAGIC, 0x12, struct region_write_args)
 
 #endif /* _UAPI_LINUX_REGION_H */

@@ -245,9 +245,56 @@ pub struct RegionCounters {
     /// Mappings (in all processes) whose page table entries PMSYNC removed: only those that
     /// took a writable mapping of a page in the epoch.
     pub mappings_unmapped: u64,
+    /// `REGION_IOC_WRITE` calls that wrote.
+    pub logged_writes: u64,
+    /// Committed lines saved to line records by `REGION_IOC_WRITE`.
+    pub lines_logged: u64,
+    /// Cache lines written to PM with non-temporal stores.
+    pub lines_nt: u64,
     /// Zero.
-    pub reserved: [u64; 6],
+    pub reserved: [u64; 3],
 }
+
+/// `struct region_write_range`: one range of `REGION_IOC_WRITE`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegionWriteRange {
+    /// Where in the region the bytes go.
+    pub offset: u64,
+    /// User address of the new bytes.
+    pub addr: u64,
+    /// Bytes.
+    pub len: u64,
+}
+
+/// Most ranges of one `REGION_IOC_WRITE`.
+pub const REGION_WRITE_MAX_RANGES: u32 = 256;
+/// Most bytes, over all ranges, of one `REGION_IOC_WRITE`.
+pub const REGION_WRITE_MAX_BYTES: u64 = 1 << 20;
+/// `REGION_IOC_WRITE` flag: commit the region after the bytes are written.
+pub const REGION_WRITE_COMMIT: u32 = 0x1;
+
+/// `struct region_write_args`: `REGION_IOC_WRITE`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegionWriteArgs {
+    /// In: user address of `count` [`RegionWriteRange`]s.
+    pub ranges: u64,
+    /// In: 1 ..= [`REGION_WRITE_MAX_RANGES`].
+    pub count: u32,
+    /// In: 0 or [`REGION_WRITE_COMMIT`].
+    pub flags: u32,
+    /// Out: the epoch committed (with [`REGION_WRITE_COMMIT`]) or the epoch the bytes belong to.
+    pub epoch: u64,
+    /// Zero.
+    pub reserved: [u64; 2],
+}
+
+/// The mmap offset of a region's volatile page (DRAM shared by the region's openers, never on
+/// PM; zero when the region is first opened).
+pub const REGION_VOLATILE_OFFSET: u64 = 1 << 52;
+/// Bytes of the volatile page.
+pub const REGION_VOLATILE_SIZE: usize = 4096;
 
 /// `struct region_format_args`: erase every region, write a new empty layout.
 #[repr(C)]
@@ -285,6 +332,8 @@ pub const REGION_IOC_PMSYNC_ALL: u32 = ioc::ior::<u64>(REGION_IOC_MAGIC, 0x09);
 pub const REGION_IOC_FSTAT: u32 = ioc::ior::<RegionStat>(REGION_IOC_MAGIC, 0x10);
 /// Makes every store to the region durable atomically; writes the committed epoch (see region.h).
 pub const REGION_IOC_PMSYNC: u32 = ioc::ior::<u64>(REGION_IOC_MAGIC, 0x11);
+/// Writes bytes through the kernel, logged line by line, optionally committing (see region.h).
+pub const REGION_IOC_WRITE: u32 = ioc::iowr::<RegionWriteArgs>(REGION_IOC_MAGIC, 0x12);
 
 /// The ioctl number encoding of `<asm-generic/ioctl.h>` (x86, arm64, riscv: 2 direction bits,
 /// 14 size bits, 8 type bits, 8 number bits).
