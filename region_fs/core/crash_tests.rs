@@ -16,7 +16,7 @@ use crate::table::{EntryState, Extent, Region};
 use crate::undo::UndoHeader;
 use std::vec::Vec;
 
-const PAGES: u64 = 48;
+pub(crate) const PAGES: u64 = 48;
 
 fn small_sb() -> Superblock {
     Superblock {
@@ -27,7 +27,7 @@ fn small_sb() -> Superblock {
     }
 }
 
-fn formatted() -> (SimPm, Layout) {
+pub(crate) fn formatted() -> (SimPm, Layout) {
     let mut pm = SimPm::new((PAGES * PAGE_SIZE) as usize);
     let layout = ops::format(&mut pm, &small_sb()).expect("formats");
     pm.settle();
@@ -36,12 +36,12 @@ fn formatted() -> (SimPm, Layout) {
 
 /// What a device recovers to: entry 0's state and the contents of its region's pages.
 #[derive(Debug, PartialEq)]
-struct Recovered {
-    entry: EntryState,
-    pages: Vec<Vec<u8>>,
+pub(crate) struct Recovered {
+    pub(crate) entry: EntryState,
+    pub(crate) pages: Vec<Vec<u8>>,
 }
 
-fn recover_image(image: Vec<u8>) -> Recovered {
+pub(crate) fn recover_image(image: Vec<u8>) -> Recovered {
     let mut pm = SimPm::from_image(image);
     let (_, layout) = ops::read_superblock(&pm, PAGES).expect("superblock survives");
     ops::recover(&mut pm, &layout, &mut ops::NoneLost).expect("no poisoned header");
@@ -58,7 +58,10 @@ fn recover_image(image: Vec<u8>) -> Recovered {
 }
 
 /// Crashes at every recorded point and returns every recovered state that `accept` refuses.
-fn violations(points: &[Point], accept: &dyn Fn(&Recovered) -> bool) -> Vec<(usize, Recovered)> {
+pub(crate) fn violations(
+    points: &[Point],
+    accept: &dyn Fn(&Recovered) -> bool,
+) -> Vec<(usize, Recovered)> {
     let mut bad = Vec::new();
     for (i, p) in points.iter().enumerate() {
         for img in crash_images(p, 10, 48) {
@@ -71,7 +74,7 @@ fn violations(points: &[Point], accept: &dyn Fn(&Recovered) -> bool) -> Vec<(usi
     bad
 }
 
-fn assert_no_violations(points: &[Point], accept: &dyn Fn(&Recovered) -> bool) {
+pub(crate) fn assert_no_violations(points: &[Point], accept: &dyn Fn(&Recovered) -> bool) {
     let bad = violations(points, accept);
     assert!(
         bad.is_empty(),
@@ -82,7 +85,7 @@ fn assert_no_violations(points: &[Point], accept: &dyn Fn(&Recovered) -> bool) {
     );
 }
 
-fn region(layout: &Layout, pages: u64) -> Region {
+pub(crate) fn region(layout: &Layout, pages: u64) -> Region {
     Region::new(
         b"orders",
         1000,
@@ -96,7 +99,7 @@ fn region(layout: &Layout, pages: u64) -> Region {
     )
 }
 
-fn page_of(byte: u8) -> Vec<u8> {
+pub(crate) fn page_of(byte: u8) -> Vec<u8> {
     std::vec![byte; PAGE_SIZE as usize]
 }
 
@@ -171,11 +174,7 @@ fn first_writes<P: Pm>(pm: &mut P, layout: &Layout, r: &Region, dirty: &[u64], f
             pm,
             layout,
             slot as u32,
-            &UndoHeader {
-                region: 0,
-                page: p,
-                epoch: 1,
-            },
+            &UndoHeader::page_copy(0, p, 1),
             page,
         )
         .expect("no poison");
@@ -195,7 +194,7 @@ fn pmsync_epoch<P: Pm>(pm: &mut P, layout: &Layout, r: &Region, dirty: &[u64], f
     ops::advance_epoch(pm, layout, 0, 1);
 }
 
-fn pmsync_setup() -> (SimPm, Layout, Region) {
+pub(crate) fn pmsync_setup() -> (SimPm, Layout, Region) {
     let (mut pm, layout) = formatted();
     let r = region(&layout, 4);
     ops::create(&mut pm, &layout, 0, &r, 0);
@@ -401,11 +400,7 @@ fn poison_refuses_the_first_write_and_leaves_its_region_unrecovered() {
     let (mut pm, layout, r) = pmsync_setup();
     let page0 = layout.data_start * PAGE_SIZE;
     pm.poisoned.push((page0 + 100, 1));
-    let header = UndoHeader {
-        region: 0,
-        page: 0,
-        epoch: 1,
-    };
+    let header = UndoHeader::page_copy(0, 0, 1);
     assert_eq!(
         ops::save_undo(&mut pm, &layout, 0, &header, layout.data_start),
         Err(ops::Poisoned)

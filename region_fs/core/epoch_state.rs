@@ -14,11 +14,12 @@
 
 use crate::alloc::OutOfMemory;
 use crate::geometry::PAGE_SIZE;
+use crate::line_log::{self, RecordOwner, RECORDS_PER_SLOT};
 use crate::ops;
-use crate::pm::Pm;
+use crate::pm::{Pm, CACHE_LINE};
 use crate::superblock::Layout;
 use crate::table::{epoch_may_advance, Region};
-use crate::undo::UndoHeader;
+use crate::undo::{SlotKind, UndoHeader};
 use crate::undo_share::{on_shortage, OnShortage, Shortage};
 
 /// The pages written in the current epoch of one region and their undo slots.
@@ -36,6 +37,47 @@ pub trait DirtyPages {
     /// Removes the pages at or beyond `first`, calling `forget` with each one's slot; allocates
     /// nothing.
     fn remove_from(&mut self, first: u64, forget: impl FnMut(u32));
+
+    /// The lines of page `page` that have a line record in this epoch, as a bit mask.
+    fn lines_logged(&self, page: u64) -> u64;
+    /// Records that line `line` of page `page` has record number [`DirtyPages::records`]`.len()`
+    /// (which it appends); nothing on failure.
+    fn log_line(&mut self, page: u64, line: u32) -> Result<(), OutOfMemory>;
+    /// The region line number (byte offset / 64) of each record of the epoch, in record order;
+    /// `u64::MAX` for a record a shrink forgot. Record `n` is at position `n % RECORDS_PER_SLOT`
+    /// of line-log slot [`DirtyPages::line_slots`]`[n / RECORDS_PER_SLOT]`.
+    fn records(&self) -> &[u64];
+    /// The line-log slots of the epoch, in sequence order.
+    fn line_slots(&self) -> &[u32];
+    /// Appends a line-log slot; nothing on failure.
+    fn push_line_slot(&mut self, slot: u32) -> Result<(), OutOfMemory>;
+    /// Forgets the records of lines at or beyond region line `first` (their pages' masks too),
+    /// calling `forget` with each one's line-log slot and position; allocates nothing.
+    fn forget_lines_from(&mut self, first: u64, forget: impl FnMut(u32, u32));
+}
+
+/// One range of a write through the kernel: `data` goes to byte `offset` of the region.
+#[derive(Clone, Copy, Debug)]
+pub struct WriteRange<'a> {
+    /// Where in the region.
+    pub offset: u64,
+    /// The new bytes.
+    pub data: &'a [u8],
+}
+
+/// Lines of one page a logged write records one by one; beyond them it saves the whole page
+/// (48 records cost 60 lines with their descriptors, a page copy 64 and its header).
+pub const MOST_LINES_LOGGED: u32 = 48;
+
+/// What a logged write did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoggedWrite {
+    /// The automatic commit the undo area's shortage forced first, if any.
+    pub committed: Option<Commit>,
+    /// Lines saved to line records.
+    pub lines_logged: u64,
+    /// Pages saved whole to undo slots.
+    pub pages_saved: u64,
 }
 
 /// The undo slots of the device, shared by owners (see `undo_share.rs`).
@@ -87,6 +129,13 @@ pub enum Refused {
     Poisoned,
 }
 
+/// Why logging stopped: a slot could not be had (the caller may commit and log again), or a
+/// refusal.
+enum Logging {
+    Commit(Shortage),
+    Refused(Refused),
+}
+
 /// The epoch of one open region of table entry `index`.
 pub struct EpochState<D> {
     /// The epoch stores go to now: the number the next commit makes durable.
@@ -118,7 +167,7 @@ impl<D: DirtyPages> EpochState<D> {
         let mut committed = None;
         let slot = match pool.take_for(region.uid) {
             Ok(slot) => slot,
-            Err(shortage) => match on_shortage(shortage, self.dirty.slots().len()) {
+            Err(shortage) => match on_shortage(shortage, self.held_slots()) {
                 OnShortage::CommitOwnRegion => {
                     let c = self
                         .commit(pm, layout, index, region, pool, quiesce)
@@ -129,11 +178,7 @@ impl<D: DirtyPages> EpochState<D> {
                 OnShortage::Refuse => return Err(Refused::Shortage(shortage)),
             },
         };
-        let header = UndoHeader {
-            region: index,
-            page: pgoff,
-            epoch: self.epoch,
-        };
+        let header = UndoHeader::page_copy(index, pgoff, self.epoch);
         if ops::save_undo(pm, layout, slot, &header, page).is_err() {
             pool.give_back(region.uid, &[slot]);
             return Err(Refused::Poisoned);
@@ -160,7 +205,7 @@ impl<D: DirtyPages> EpochState<D> {
         pool: &U,
         quiesce: impl FnOnce(&[u64]),
     ) -> Result<Commit, EpochsExhausted> {
-        if self.dirty.pages().is_empty() {
+        if self.dirty.pages().is_empty() && self.dirty.records().is_empty() {
             return Ok(Commit {
                 epoch: self.epoch - 1,
                 advanced: false,
@@ -194,6 +239,7 @@ impl<D: DirtyPages> EpochState<D> {
         let committed = self.epoch;
         self.epoch = ops::advance_epoch(pm, layout, index, committed);
         pool.give_back(region.uid, self.dirty.slots());
+        pool.give_back(region.uid, self.dirty.line_slots());
         self.dirty.clear();
         Ok(Commit {
             epoch: committed,
@@ -218,6 +264,225 @@ impl<D: DirtyPages> EpochState<D> {
             ops::forget_undo(pm, layout, slot);
             pool.give_back(uid, &[slot]);
         });
+        // The descriptors of the cut lines' records are zeroed (a zero descriptor never checks
+        // out); their slots stay with the epoch and go back at its commit.
+        let mut forgot = false;
+        self.dirty
+            .forget_lines_from(pages * (PAGE_SIZE / CACHE_LINE), |slot, pos| {
+                let (desc, _) = line_log::record_offsets(pos);
+                let at = layout.undo_data_offset(slot) + desc;
+                pm.zero(at, line_log::DESCRIPTOR_SIZE);
+                pm.writeback(at, line_log::DESCRIPTOR_SIZE);
+                forgot = true;
+            });
+        if forgot {
+            pm.fence();
+        }
+    }
+
+    /// A write through the kernel of `ranges` into `region` (entry `index`): every line it
+    /// touches whose page was not saved in this epoch gets a line record first (or, past
+    /// [`MOST_LINES_LOGGED`] lines of one page or on a device without line records, the page is
+    /// saved whole), written non-temporally; one fence; then the new bytes, non-temporally. The
+    /// bytes then belong to the epoch as stores through a mapping do: durable at its commit,
+    /// rolled back by a power cut before it. When the undo area runs short the region is committed
+    /// first, as for a first write (`quiesce` as for [`EpochState::commit`]), and the logging
+    /// starts again in the new epoch: no byte is written before every line it changes is logged
+    /// in the epoch it is written in.
+    #[allow(clippy::too_many_arguments)]
+    pub fn log_write<P: Pm, U: UndoSlots>(
+        &mut self,
+        pm: &mut P,
+        layout: &Layout,
+        index: u32,
+        region: &Region,
+        ranges: &[WriteRange<'_>],
+        pool: &U,
+        mut quiesce: impl FnMut(&[u64]),
+    ) -> Result<LoggedWrite, Refused> {
+        let size = region.size_pages * PAGE_SIZE;
+        for r in ranges {
+            let end = r.offset.checked_add(r.data.len() as u64);
+            if end.is_none_or(|end| end > size) {
+                return Err(Refused::OutOfRange);
+            }
+        }
+        let mut done = LoggedWrite::default();
+        // A commit while logging makes what was logged so far stale: log again (once; after a
+        // commit the region holds no slot, so a second shortage is refused, not committed).
+        loop {
+            match self.log_ranges(pm, layout, index, region, ranges, pool, &mut done) {
+                Ok(()) => break,
+                Err(Logging::Commit(shortage)) => {
+                    if done.committed.is_some()
+                        || on_shortage(shortage, self.held_slots()) == OnShortage::Refuse
+                    {
+                        return Err(Refused::Shortage(shortage));
+                    }
+                    let c = self
+                        .commit(pm, layout, index, region, pool, &mut quiesce)
+                        .map_err(|EpochsExhausted| Refused::EpochsExhausted)?;
+                    done.committed = Some(c);
+                }
+                Err(Logging::Refused(r)) => return Err(r),
+            }
+        }
+        for r in ranges {
+            let mut at = r.offset;
+            let mut data = r.data;
+            while !data.is_empty() {
+                let within = at % PAGE_SIZE;
+                let n = data.len().min((PAGE_SIZE - within) as usize);
+                let page = region
+                    .device_page(at / PAGE_SIZE)
+                    .ok_or(Refused::OutOfRange)?;
+                pm.write_nt(page * PAGE_SIZE + within, &data[..n]);
+                at += n as u64;
+                data = &data[n..];
+            }
+        }
+        Ok(done)
+    }
+
+    /// The logging half of [`EpochState::log_write`]: records (or page saves) for every line of
+    /// `ranges` not yet saved in this epoch, then one fence.
+    #[allow(clippy::too_many_arguments)]
+    fn log_ranges<P: Pm, U: UndoSlots>(
+        &mut self,
+        pm: &mut P,
+        layout: &Layout,
+        index: u32,
+        region: &Region,
+        ranges: &[WriteRange<'_>],
+        pool: &U,
+        done: &mut LoggedWrite,
+    ) -> Result<(), Logging> {
+        let lines_per_page = PAGE_SIZE / CACHE_LINE;
+        let mut logged_any = false;
+        // The descriptor line written last, to be written back once.
+        let mut desc_line: Option<u64> = None;
+        for r in ranges.iter().filter(|r| !r.data.is_empty()) {
+            let first = r.offset / CACHE_LINE;
+            let last = (r.offset + r.data.len() as u64 - 1) / CACHE_LINE;
+            let mut line = first;
+            while line <= last {
+                let pgoff = line / lines_per_page;
+                let page_last = last.min((pgoff + 1) * lines_per_page - 1);
+                let mut wanted = 0u64;
+                for l in line..=page_last {
+                    wanted |= 1 << (l % lines_per_page);
+                }
+                line = page_last + 1;
+                if self.dirty.contains(pgoff) {
+                    continue;
+                }
+                let logged = self.dirty.lines_logged(pgoff);
+                let new = wanted & !logged;
+                if new == 0 {
+                    continue;
+                }
+                if !layout.line_records || (logged | new).count_ones() > MOST_LINES_LOGGED {
+                    self.save_page(pm, layout, index, region, pgoff, pool)?;
+                    done.pages_saved += 1;
+                    continue;
+                }
+                let page = region
+                    .device_page(pgoff)
+                    .ok_or(Logging::Refused(Refused::OutOfRange))?;
+                for bit in 0..lines_per_page as u32 {
+                    if new & (1 << bit) == 0 {
+                        continue;
+                    }
+                    let n = self.dirty.records().len();
+                    let seq = n / RECORDS_PER_SLOT as usize;
+                    if seq == self.dirty.line_slots().len() {
+                        let slot = pool.take_for(region.uid).map_err(Logging::Commit)?;
+                        if self.dirty.push_line_slot(slot).is_err() {
+                            pool.give_back(region.uid, &[slot]);
+                            return Err(Logging::Refused(Refused::Shortage(Shortage::OutOfMemory)));
+                        }
+                        let h = UndoHeader {
+                            region: index,
+                            kind: SlotKind::Lines,
+                            page: seq as u64,
+                            epoch: self.epoch,
+                        };
+                        let at = layout.undo_header_offset(slot);
+                        pm.write(at, &h.encode());
+                        pm.writeback(at, crate::undo::HEADER_SIZE as u64);
+                    }
+                    let slot = self.dirty.line_slots()[seq];
+                    let mut old = [0u8; CACHE_LINE as usize];
+                    pm.take_poison();
+                    pm.read(page * PAGE_SIZE + u64::from(bit) * CACHE_LINE, &mut old);
+                    if pm.take_poison() {
+                        return Err(Logging::Refused(Refused::Poisoned));
+                    }
+                    let pos = (n % RECORDS_PER_SLOT as usize) as u32;
+                    let owner = RecordOwner {
+                        region: index,
+                        epoch: self.epoch,
+                        seq: seq as u64,
+                    };
+                    let region_line = pgoff * lines_per_page + u64::from(bit);
+                    let (desc, saved) = line_log::record_offsets(pos);
+                    let base = layout.undo_data_offset(slot);
+                    pm.write_nt(base + saved, &old);
+                    pm.write(
+                        base + desc,
+                        &line_log::descriptor(&owner, pos, region_line, &old),
+                    );
+                    let this_line = (base + desc) / CACHE_LINE;
+                    if desc_line.is_some_and(|l| l != this_line) {
+                        pm.writeback(desc_line.unwrap_or(0) * CACHE_LINE, CACHE_LINE);
+                    }
+                    desc_line = Some(this_line);
+                    if self.dirty.log_line(pgoff, bit).is_err() {
+                        return Err(Logging::Refused(Refused::Shortage(Shortage::OutOfMemory)));
+                    }
+                    done.lines_logged += 1;
+                    logged_any = true;
+                }
+            }
+        }
+        if let Some(l) = desc_line {
+            pm.writeback(l * CACHE_LINE, CACHE_LINE);
+        }
+        if logged_any {
+            pm.fence();
+        }
+        Ok(())
+    }
+
+    /// Saves page `pgoff` whole for a logged write; a shortage asks the caller to commit.
+    fn save_page<P: Pm, U: UndoSlots>(
+        &mut self,
+        pm: &mut P,
+        layout: &Layout,
+        index: u32,
+        region: &Region,
+        pgoff: u64,
+        pool: &U,
+    ) -> Result<(), Logging> {
+        let page = region
+            .device_page(pgoff)
+            .ok_or(Logging::Refused(Refused::OutOfRange))?;
+        let slot = pool.take_for(region.uid).map_err(Logging::Commit)?;
+        let header = UndoHeader::page_copy(index, pgoff, self.epoch);
+        if ops::save_undo(pm, layout, slot, &header, page).is_err() {
+            pool.give_back(region.uid, &[slot]);
+            return Err(Logging::Refused(Refused::Poisoned));
+        }
+        if self.dirty.insert(pgoff, slot).is_err() {
+            pool.give_back(region.uid, &[slot]);
+            return Err(Logging::Refused(Refused::Shortage(Shortage::OutOfMemory)));
+        }
+        Ok(())
+    }
+
+    /// Undo slots the epoch holds: page copies and line logs.
+    pub fn held_slots(&self) -> usize {
+        self.dirty.slots().len() + self.dirty.line_slots().len()
     }
 }
 
@@ -229,32 +494,8 @@ mod tests {
     use crate::superblock::Superblock;
     use crate::table::{Extent, EPOCH_MAX};
     use core::cell::Cell;
-    use std::vec::Vec;
 
-    #[derive(Default)]
-    struct Pages(Vec<u64>, Vec<u32>);
-
-    impl DirtyPages for Pages {
-        fn contains(&self, page: u64) -> bool {
-            self.0.contains(&page)
-        }
-        fn insert(&mut self, page: u64, slot: u32) -> Result<(), OutOfMemory> {
-            self.0.push(page);
-            self.1.push(slot);
-            Ok(())
-        }
-        fn pages(&self) -> &[u64] {
-            &self.0
-        }
-        fn slots(&self) -> &[u32] {
-            &self.1
-        }
-        fn clear(&mut self) {
-            self.0.clear();
-            self.1.clear();
-        }
-        fn remove_from(&mut self, _: u64, _: impl FnMut(u32)) {}
-    }
+    use crate::model_tests::HostDirty as Pages;
 
     struct OneSlot(Cell<bool>);
 

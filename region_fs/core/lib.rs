@@ -21,6 +21,12 @@ mod crash_tests;
 pub mod epoch_state;
 #[path = "geometry.rs"]
 pub mod geometry;
+/// Line records of writes through the kernel.
+#[path = "line_log.rs"]
+pub mod line_log;
+#[cfg(test)]
+#[path = "line_log_tests.rs"]
+mod line_log_tests;
 #[cfg(test)]
 #[path = "model_tests.rs"]
 mod model_tests;

@@ -73,11 +73,15 @@ impl Caller for User {
     }
 }
 
-/// The dirty set on the host: pages and slots in save order.
+/// The dirty set on the host: pages and slots in save order, and the line records of the epoch
+/// (also used by the other host tests of `EpochState`).
 #[derive(Default)]
-struct HostDirty {
+pub(crate) struct HostDirty {
     pages: Vec<u64>,
     slots: Vec<u32>,
+    masks: Vec<(u64, u64)>,
+    records: Vec<u64>,
+    line_slots: Vec<u32>,
 }
 
 impl DirtyPages for HostDirty {
@@ -98,6 +102,43 @@ impl DirtyPages for HostDirty {
     fn clear(&mut self) {
         self.pages.clear();
         self.slots.clear();
+        self.masks.clear();
+        self.records.clear();
+        self.line_slots.clear();
+    }
+    fn lines_logged(&self, page: u64) -> u64 {
+        self.masks
+            .iter()
+            .find(|(p, _)| *p == page)
+            .map_or(0, |(_, m)| *m)
+    }
+    fn log_line(&mut self, page: u64, line: u32) -> Result<(), OutOfMemory> {
+        match self.masks.iter_mut().find(|(p, _)| *p == page) {
+            Some((_, m)) => *m |= 1 << line,
+            None => self.masks.push((page, 1 << line)),
+        }
+        self.records.push(page * 64 + u64::from(line));
+        Ok(())
+    }
+    fn records(&self) -> &[u64] {
+        &self.records
+    }
+    fn line_slots(&self) -> &[u32] {
+        &self.line_slots
+    }
+    fn push_line_slot(&mut self, slot: u32) -> Result<(), OutOfMemory> {
+        self.line_slots.push(slot);
+        Ok(())
+    }
+    fn forget_lines_from(&mut self, first: u64, mut forget: impl FnMut(u32, u32)) {
+        let per_slot = crate::line_log::RECORDS_PER_SLOT as usize;
+        for (n, line) in self.records.iter_mut().enumerate() {
+            if *line != u64::MAX && *line >= first {
+                forget(self.line_slots[n / per_slot], (n % per_slot) as u32);
+                *line = u64::MAX;
+            }
+        }
+        self.masks.retain(|(p, _)| p * 64 < first);
     }
     fn remove_from(&mut self, first: u64, mut forget: impl FnMut(u32)) {
         let mut i = 0;

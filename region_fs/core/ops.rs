@@ -8,10 +8,12 @@
 //! state before or after the operation, never anything else.
 
 use crate::geometry::PAGE_SIZE;
+use crate::line_log::{self, RecordOwner, RECORDS_PER_SLOT};
 use crate::pm::Pm;
+use crate::pm::CACHE_LINE;
 use crate::superblock::{Layout, Superblock, SuperblockError, SUPERBLOCK_SIZE};
 use crate::table::{self, decode_entry, EntryError, EntryState, Extent, Region, ENTRY_SIZE};
-use crate::undo::{self, UndoHeader};
+use crate::undo::{self, SlotKind, UndoHeader};
 
 /// Formats the device: clears the region table and the undo headers, then writes the superblock.
 /// Region data pages are not cleared here: create clears a region's pages before it commits.
@@ -196,6 +198,8 @@ pub struct Recovery {
     pub pages_restored: u64,
     /// Regions whose epoch was advanced past the interrupted one.
     pub regions_rolled_back: u64,
+    /// Lines copied back from line records.
+    pub lines_restored: u64,
     /// Pages that could not be copied back (their slot or the page is poisoned): their regions
     /// are left unrecovered, their slots still matching, and reported through `lost`.
     pub pages_lost: u64,
@@ -246,25 +250,77 @@ pub fn recover<P: Pm, L: LostPages>(
             done.pages_restored += 1;
         }
     }
-    if done.pages_restored == 0 && done.pages_lost == 0 {
+    // Line records after every page copy: a page saved after some of its lines were logged holds
+    // their new bytes, which the records take back.
+    for slot in 0..layout.undo_slots {
+        if let Some((h, region)) = live_slot(pm, layout, slot)? {
+            if h.kind == SlotKind::Lines {
+                restore_lines(pm, layout, slot, &h, &region, lost, &mut done);
+            }
+        }
+    }
+    if done.pages_restored == 0 && done.pages_lost == 0 && done.lines_restored == 0 {
         return Ok(done);
     }
     pm.fence();
     // Advancing a region's epoch makes its remaining slots stale, so each region advances once.
     // A region with a lost page is not advanced: it stays unrecovered, and keeps its slots.
     for slot in 0..layout.undo_slots {
-        if let Some((index, _)) = slot_target(pm, layout, slot)? {
-            if lost.has_lost(index) {
+        if let Some((h, _)) = live_slot(pm, layout, slot)? {
+            if lost.has_lost(h.region) {
                 lost.keep_slot(slot);
                 continue;
             }
-            if let Ok(EntryState::Live { epoch, .. }) = read_entry(pm, layout, index) {
-                advance_epoch(pm, layout, index, epoch);
+            if let Ok(EntryState::Live { epoch, .. }) = read_entry(pm, layout, h.region) {
+                advance_epoch(pm, layout, h.region, epoch);
                 done.regions_rolled_back += 1;
             }
         }
     }
     Ok(done)
+}
+
+/// Copies back the lines of the valid records of line-log slot `slot` (header `h`) of `region`.
+fn restore_lines<P: Pm, L: LostPages>(
+    pm: &mut P,
+    layout: &Layout,
+    slot: u32,
+    h: &UndoHeader,
+    region: &Region,
+    lost: &mut L,
+    done: &mut Recovery,
+) {
+    let owner = RecordOwner {
+        region: h.region,
+        epoch: h.epoch,
+        seq: h.page,
+    };
+    let lines_per_page = PAGE_SIZE / CACHE_LINE;
+    let base = layout.undo_data_offset(slot);
+    for pos in 0..RECORDS_PER_SLOT {
+        let (desc_at, saved_at) = line_log::record_offsets(pos);
+        let mut desc = [0u8; line_log::DESCRIPTOR_SIZE as usize];
+        let mut saved = [0u8; CACHE_LINE as usize];
+        pm.take_poison();
+        pm.read(base + desc_at, &mut desc);
+        pm.read(base + saved_at, &mut saved);
+        if pm.take_poison() {
+            // Whatever this record was, its region cannot be said to be rolled back.
+            lost.lost(h.region, 0);
+            done.pages_lost += 1;
+            continue;
+        }
+        let Some(line) = line_log::valid_line(&owner, pos, &desc, &saved) else {
+            continue;
+        };
+        let Some(page) = region.device_page(line / lines_per_page) else {
+            continue;
+        };
+        let at = page * PAGE_SIZE + (line % lines_per_page) * CACHE_LINE;
+        pm.write(at, &saved);
+        pm.writeback(at, CACHE_LINE);
+        done.lines_restored += 1;
+    }
 }
 
 /// Recovery for callers that cannot lose a page (the host tools and tests on images without
@@ -279,6 +335,36 @@ impl LostPages for NoneLost {
         false
     }
     fn keep_slot(&mut self, _: u32) {}
+}
+
+/// The header of undo slot `slot` and its region, when the slot belongs to a live region's
+/// current epoch (a page slot also names a page inside the region).
+fn live_slot<P: Pm>(
+    pm: &P,
+    layout: &Layout,
+    slot: u32,
+) -> Result<Option<(UndoHeader, Region)>, PoisonedHeader> {
+    let mut b = [0u8; undo::HEADER_SIZE];
+    pm.take_poison();
+    pm.read(layout.undo_header_offset(slot), &mut b);
+    if pm.take_poison() {
+        return Err(PoisonedHeader { slot });
+    }
+    let Some(h) = UndoHeader::decode(&b) else {
+        return Ok(None);
+    };
+    if h.region >= layout.table_entries {
+        return Ok(None);
+    }
+    match read_entry(pm, layout, h.region) {
+        Ok(EntryState::Live { region, epoch }) if epoch == h.epoch => {
+            if h.kind == SlotKind::Page && region.device_page(h.page).is_none() {
+                return Ok(None);
+            }
+            Ok(Some((h, region)))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn slot_target<P: Pm>(

@@ -39,6 +39,21 @@ pub trait Pm {
         false
     }
 
+    /// Stores `bytes` at `offset` with non-temporal stores: they bypass the cache, so no
+    /// write-back is needed, but like written-back lines they are durable only after the next
+    /// [`Pm::fence`]. The default stores and writes back.
+    fn write_nt(&mut self, offset: u64, bytes: &[u8]) {
+        self.write(offset, bytes);
+        self.writeback(offset, bytes.len() as u64);
+    }
+
+    /// Stores zeros over `len` bytes at `offset` with non-temporal stores (see
+    /// [`Pm::write_nt`]). The default stores and writes back.
+    fn zero_nt(&mut self, offset: u64, len: u64) {
+        self.zero(offset, len);
+        self.writeback(offset, len);
+    }
+
     /// Reads the 8-byte word at `offset`.
     fn read8(&self, offset: u64) -> u64 {
         let mut b = [0u8; 8];

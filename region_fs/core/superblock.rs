@@ -17,8 +17,13 @@ use crate::geometry::PAGE_SIZE;
 
 /// The first 8 bytes of a formatted device.
 pub const MAGIC: [u8; 8] = *b"REGIONPM";
-/// The format version this code reads and writes.
-pub const VERSION: u32 = 1;
+/// The format version this code writes: 2, which adds line records to the undo area. It reads
+/// version 1 too (the same layout without line records: writes through the kernel save whole
+/// pages there), and a module that knows only version 1 refuses version 2, whose recovery it
+/// would not do right.
+pub const VERSION: u32 = 2;
+/// The first format version, still read.
+pub const VERSION_1: u32 = 1;
 /// Bytes of page 0 the superblock occupies.
 pub const SUPERBLOCK_SIZE: usize = 128;
 /// Bytes of one region table entry (see `table.rs`).
@@ -126,7 +131,7 @@ impl Superblock {
             return Err(SuperblockError::BadChecksum);
         }
         let version = get32(b, OFF_VERSION);
-        if version != VERSION {
+        if version != VERSION && version != VERSION_1 {
             return Err(SuperblockError::UnknownVersion(version));
         }
         let flags = get32(b, OFF_FLAGS);
@@ -150,7 +155,10 @@ impl Superblock {
                 present: present_pages,
             });
         }
-        let layout = Layout::new(&sb)?;
+        let layout = Layout {
+            line_records: version >= VERSION,
+            ..Layout::new(&sb)?
+        };
         Ok((sb, layout))
     }
 }
@@ -179,6 +187,8 @@ pub struct Layout {
     pub data_start: u64,
     /// Pages of the data area.
     pub data_pages: u64,
+    /// Whether undo slots may hold line records (format version 2 and later).
+    pub line_records: bool,
 }
 
 impl Layout {
@@ -209,6 +219,7 @@ impl Layout {
             undo_slots: sb.undo_slots,
             data_start,
             data_pages: sb.device_pages - data_start,
+            line_records: true,
         })
     }
 
@@ -305,11 +316,17 @@ mod tests {
             b
         };
         let mut b = sb.encode();
-        b[OFF_VERSION] = 2;
+        b[OFF_VERSION] = 3;
         assert_eq!(
             Superblock::decode(&reseal(b), PAGES),
-            Err(SuperblockError::UnknownVersion(2))
+            Err(SuperblockError::UnknownVersion(3))
         );
+        let mut b = sb.encode();
+        b[OFF_VERSION] = 1;
+        let (_, layout) = Superblock::decode(&reseal(b), PAGES).expect("version 1 is read");
+        assert!(!layout.line_records, "version 1 has no line records");
+        let (_, layout) = Superblock::decode(&sb.encode(), PAGES).expect("version 2");
+        assert!(layout.line_records);
         let mut b = sb.encode();
         b[OFF_FLAGS] = 1;
         assert_eq!(

@@ -21,22 +21,45 @@ use crate::table::Region;
 /// Bytes of one header.
 pub const HEADER_SIZE: usize = 32;
 
+/// What an undo slot's data page holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotKind {
+    /// A copy of one page of the region (`page` says which).
+    Page,
+    /// Line records (`line_log.rs`); `page` is the slot's sequence number in the epoch.
+    Lines,
+}
+
 /// What a valid header says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UndoHeader {
     /// Region table index of the region the page belongs to.
     pub region: u32,
-    /// Page index inside the region.
+    /// What the data page holds.
+    pub kind: SlotKind,
+    /// Page index inside the region ([`SlotKind::Page`]), or the slot's sequence number in the
+    /// epoch ([`SlotKind::Lines`]).
     pub page: u64,
     /// The region's epoch when the page was saved.
     pub epoch: u64,
 }
 
 impl UndoHeader {
+    /// The header of a page copy of `page` of region `region` in `epoch`.
+    pub fn page_copy(region: u32, page: u64, epoch: u64) -> Self {
+        Self {
+            region,
+            kind: SlotKind::Page,
+            page,
+            epoch,
+        }
+    }
+
     /// The 32 bytes stored for this header.
     pub fn encode(&self) -> [u8; HEADER_SIZE] {
         let mut b = [0u8; HEADER_SIZE];
         put32(&mut b, 0, self.region);
+        put32(&mut b, 4, self.kind as u32);
         put64(&mut b, 8, self.page);
         put64(&mut b, 16, self.epoch);
         let sum = crc32c(&b[..24]);
@@ -46,25 +69,35 @@ impl UndoHeader {
 
     /// Reads a header; `None` for an empty, torn or corrupt one.
     pub fn decode(b: &[u8; HEADER_SIZE]) -> Option<Self> {
-        if crc32c(&b[..24]) != get32(b, 24) || get32(b, 4) != 0 || get32(b, 28) != 0 {
+        if crc32c(&b[..24]) != get32(b, 24) || get32(b, 28) != 0 {
             return None;
         }
+        let kind = match get32(b, 4) {
+            0 => SlotKind::Page,
+            1 => SlotKind::Lines,
+            _ => return None,
+        };
         Some(Self {
             region: get32(b, 0),
+            kind,
             page: get64(b, 8),
             epoch: get64(b, 16),
         })
     }
 }
 
-/// Recovery's decision for one slot: the device page to copy the slot's saved page back to, or
-/// `None` when the slot is empty, torn, stale (its epoch is not its region's), or names a region
-/// or page that does not exist. `live` gives a table index's live region and epoch.
+/// Recovery's decision for one page slot: the device page to copy the slot's saved page back
+/// to, or `None` when the slot is empty, torn, stale (its epoch is not its region's), names a
+/// region or page that does not exist, or holds line records. `live` gives a table index's live
+/// region and epoch.
 pub fn slot_to_apply<F>(header: &[u8; HEADER_SIZE], live: F) -> Option<(u32, u64)>
 where
     F: FnOnce(u32) -> Option<(Region, u64)>,
 {
     let h = UndoHeader::decode(header)?;
+    if h.kind != SlotKind::Page {
+        return None;
+    }
     let (region, epoch) = live(h.region)?;
     if epoch != h.epoch {
         return None;
@@ -93,23 +126,14 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_zero_is_empty() {
-        let h = UndoHeader {
-            region: 3,
-            page: 9,
-            epoch: 77,
-        };
+        let h = UndoHeader::page_copy(3, 9, 77);
         assert_eq!(UndoHeader::decode(&h.encode()), Some(h));
         assert_eq!(UndoHeader::decode(&[0; HEADER_SIZE]), None);
     }
 
     #[test]
     fn every_bit_flip_makes_the_header_invalid() {
-        let good = UndoHeader {
-            region: 3,
-            page: 9,
-            epoch: 77,
-        }
-        .encode();
+        let good = UndoHeader::page_copy(3, 9, 77).encode();
         for bit in 0..HEADER_SIZE * 8 {
             let mut b = good;
             b[bit / 8] ^= 1 << (bit % 8);
@@ -119,12 +143,7 @@ mod tests {
 
     #[test]
     fn only_slots_of_the_current_epoch_are_applied() {
-        let h = UndoHeader {
-            region: 0,
-            page: 2,
-            epoch: 5,
-        }
-        .encode();
+        let h = UndoHeader::page_copy(0, 2, 5).encode();
         assert_eq!(slot_to_apply(&h, |_| Some((region(), 5))), Some((0, 52)));
         assert_eq!(
             slot_to_apply(&h, |_| Some((region(), 6))),
@@ -136,12 +155,7 @@ mod tests {
 
     #[test]
     fn slots_beyond_the_region_are_ignored() {
-        let h = UndoHeader {
-            region: 0,
-            page: 4,
-            epoch: 5,
-        }
-        .encode();
+        let h = UndoHeader::page_copy(0, 4, 5).encode();
         assert_eq!(slot_to_apply(&h, |_| Some((region(), 5))), None);
     }
 }
