@@ -72,6 +72,9 @@ usage: $0 [options] -- COMMAND...
   --kmemleak           after COMMAND, scan for kernel memory leaks (a leak fails the run)
   --quiet              do not stream the console to stdout
   --selftest-detector  check the console problem detector on canned lines, then exit
+  --plugin FILE        load the counting TCG plugin (scripts/qemu-plugin.sh) and write its marker
+                       lines to FILE (emptied first); REGION_PLUGIN_MODE=exact counts instructions
+                       one by one (slower); TCG only
   --save-snapshot DIR  boot, then save the waiting guest's state in DIR and quit (no COMMAND)
   --from-snapshot DIR  resume the guest saved in DIR and send it COMMAND (--add, --mem, --smp,
                        --memmap, --append and --kernel are the saved boot's; do not repeat them)
@@ -95,11 +98,11 @@ to_mib() {
 parse_args() {
 	KERNEL='' IMAGE=$REGION_CACHE/pmem-demo.img IMAGE_SIZE=256M FRESH=0 MEMMAP='' MEM=1G SMP=2
 	TIMEOUT=300 ADDS=() LOGFILE='' ACCEL=auto APPEND='' QUIET=0 KMEMLEAK=0 COMMAND=() POWER_CUT=
-	SAVE_SNAPSHOT='' FROM_SNAPSHOT=''
+	SAVE_SNAPSHOT='' FROM_SNAPSHOT='' PLUGIN_OUT=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--kernel | --image | --image-size | --memmap | --mem | --smp | --timeout | --add | --log | \
-			--accel | --append | --power-cut-after | --save-snapshot | --from-snapshot)
+			--accel | --append | --power-cut-after | --save-snapshot | --from-snapshot | --plugin)
 			[ $# -ge 2 ] || die "$1 needs a value" ;;
 		esac
 		case $1 in
@@ -118,6 +121,7 @@ parse_args() {
 		--power-cut-after) POWER_CUT=$2; shift ;;
 		--save-snapshot) SAVE_SNAPSHOT=$2; shift ;;
 		--from-snapshot) FROM_SNAPSHOT=$2; shift ;;
+		--plugin) PLUGIN_OUT=$2; shift ;;
 		--kmemleak) KMEMLEAK=1 ;;
 		--quiet) QUIET=1 ;;
 		--selftest-detector) selftest_detector; exit ;;
@@ -236,6 +240,14 @@ qemu_command() {
 		-device nvdimm,id=nv0,memdev=pm0
 		-kernel "$KERNEL" -initrd "$WORK/initrd.cpio" -append "$CMDLINE"
 		-nodefaults -display none -no-reboot)
+	if [ -n "$PLUGIN_OUT" ]; then
+		local so
+		[ $ACCEL = tcg ] || die "--plugin needs TCG (this run uses $ACCEL)"
+		so=$(bash "$REPO/scripts/qemu-plugin.sh") || die "no counting plugin for this QEMU"
+		mkdir -p "$(dirname "$PLUGIN_OUT")"
+		: >"$PLUGIN_OUT"
+		QEMU+=(-plugin "$so,out=$PLUGIN_OUT,mode=${REGION_PLUGIN_MODE:-tb}")
+	fi
 	if [ -n "$SAVE_SNAPSHOT$FROM_SNAPSHOT" ]; then
 		mkfifo "$WORK/mon.in" "$WORK/mon.out"
 		QEMU+=(-monitor "pipe:$WORK/mon")
