@@ -54,6 +54,8 @@ pub trait DirtyPages {
     /// Forgets the records of lines at or beyond region line `first` (their pages' masks too),
     /// calling `forget` with each one's line-log slot and position; allocates nothing.
     fn forget_lines_from(&mut self, first: u64, forget: impl FnMut(u32, u32));
+    /// Drops every record and line-log slot of the epoch (their slots are given back).
+    fn drop_lines(&mut self);
 }
 
 /// One range of a write through the kernel: `data` goes to byte `offset` of the region.
@@ -277,6 +279,12 @@ impl<D: DirtyPages> EpochState<D> {
             });
         if forgot {
             pm.fence();
+        }
+        // With every record forgotten, the line-log slots hold nothing that counts: back to the
+        // pool, so that a region left with nothing uncommitted holds no slot.
+        if self.dirty.records().iter().all(|&l| l == u64::MAX) {
+            pool.give_back(uid, self.dirty.line_slots());
+            self.dirty.drop_lines();
         }
     }
 

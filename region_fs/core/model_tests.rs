@@ -20,8 +20,9 @@ extern crate std;
 use crate::alloc::FreeSpace;
 use crate::alloc::OutOfMemory;
 use crate::crash_sim::SimPm;
-use crate::epoch_state::{DirtyPages, EpochState, FirstWrite, Refused, UndoSlots};
+use crate::epoch_state::{DirtyPages, EpochState, FirstWrite, Refused, UndoSlots, WriteRange};
 use crate::geometry::PAGE_SIZE;
+use crate::line_log::RECORDS_PER_SLOT;
 use crate::ops;
 use crate::pm::Pm;
 use crate::state::{self, Caller, Errno, ResizePlan, Slot, Table};
@@ -44,6 +45,8 @@ const UIDS: [u32; 3] = [0, 1000, 2000];
 const PROCS: [u32; 4] = [0, 1000, 1000, 2000];
 const MODES: [u32; 3] = [0o600, 0o644, 0o666];
 const PS: usize = PAGE_SIZE as usize;
+/// Cache lines per page.
+const LINES_PER_PAGE: u64 = PAGE_SIZE / 64;
 
 /// A user: root may do anything; others by the mode bits (group = uid here).
 struct User(u32);
@@ -139,6 +142,11 @@ impl DirtyPages for HostDirty {
             }
         }
         self.masks.retain(|(p, _)| p * 64 < first);
+    }
+    fn drop_lines(&mut self) {
+        self.masks.clear();
+        self.records.clear();
+        self.line_slots.clear();
     }
     fn remove_from(&mut self, first: u64, mut forget: impl FnMut(u32)) {
         let mut i = 0;
@@ -291,7 +299,7 @@ impl System {
         let index = h.borrow().index;
         self.table.closed(index, |r| {
             let r = r.borrow();
-            (!r.epoch.dirty.pages().is_empty(), r.epoch.epoch)
+            (r.epoch.held_slots() > 0, r.epoch.epoch)
         });
     }
 
@@ -328,6 +336,53 @@ impl System {
         Ok(())
     }
 
+    /// A write through the kernel of `len` bytes of `byte` at `off` in page `pgoff`, committed
+    /// after it when `commit`.
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &mut self,
+        h: &Handle,
+        pgoff: u64,
+        off: usize,
+        len: usize,
+        byte: u8,
+        commit: bool,
+    ) -> Result<(), Refused> {
+        let mut o = h.borrow_mut();
+        let Open {
+            index,
+            region,
+            epoch,
+        } = &mut *o;
+        let data = vec![byte; len];
+        let range = WriteRange {
+            offset: pgoff * PAGE_SIZE + off as u64,
+            data: &data,
+        };
+        epoch.log_write(
+            &mut self.pm,
+            &self.layout,
+            *index,
+            region,
+            &[range],
+            &self.pool,
+            |_| {},
+        )?;
+        if commit {
+            epoch
+                .commit(
+                    &mut self.pm,
+                    &self.layout,
+                    *index,
+                    region,
+                    &self.pool,
+                    |_| {},
+                )
+                .expect("epochs left");
+        }
+        Ok(())
+    }
+
     fn pmsync(&mut self, h: &Handle) {
         let mut o = h.borrow_mut();
         let Open {
@@ -358,8 +413,10 @@ impl System {
             let mut o = h.borrow_mut();
             let uid = o.region.uid;
             let slots = o.epoch.dirty.slots.clone();
+            let line_slots = o.epoch.dirty.line_slots.clone();
             o.epoch.dirty.clear();
             self.pool.give_back(uid, &slots);
+            self.pool.give_back(uid, &line_slots);
         }
         Ok(())
     }
@@ -395,7 +452,7 @@ impl System {
                     o.epoch
                         .forget_from(pm, layout, uid, resized.size_pages, pool);
                 }
-                (!o.epoch.dirty.pages().is_empty(), o.epoch.epoch)
+                (o.epoch.held_slots() > 0, o.epoch.epoch)
             },
         )?;
         if let ResizePlan::Shrink { cut, .. } = &plan {
@@ -461,8 +518,25 @@ struct ModelRegion {
     live: Vec<Vec<u8>>,
     /// Pages saved in this epoch (each holds an undo slot).
     dirty: Vec<u64>,
+    /// Lines with a line record in this epoch (region line numbers).
+    logged: Vec<u64>,
+    /// Records made in this epoch, forgotten ones included: `records.div_ceil(48)` line-log slots.
+    records: usize,
     /// Descriptors open on it: (process, writable), in open order per process.
     open: usize,
+}
+
+impl ModelRegion {
+    /// Undo slots the epoch holds: one per saved page, one per 48 line records.
+    fn slots(&self) -> usize {
+        self.dirty.len() + self.records.div_ceil(RECORDS_PER_SLOT as usize)
+    }
+    /// A commit (or a roll-back) ends the epoch.
+    fn clear_epoch(&mut self) {
+        self.dirty.clear();
+        self.logged.clear();
+        self.records = 0;
+    }
 }
 
 /// The reference model: regions by name, and each process's descriptors (name, writable).
@@ -492,11 +566,11 @@ impl Model {
         self.regions
             .iter()
             .filter(|(_, r)| r.uid == uid)
-            .map(|(_, r)| r.dirty.len())
+            .map(|(_, r)| r.slots())
             .sum()
     }
     fn held_total(&self) -> usize {
-        self.regions.iter().map(|(_, r)| r.dirty.len()).sum()
+        self.regions.iter().map(|(_, r)| r.slots()).sum()
     }
     fn may_access(uid: u32, r: &ModelRegion, write: bool) -> bool {
         User(uid).may_access(&Region::new(b"x", r.uid, r.uid, r.mode, &[], 0), write)
@@ -505,7 +579,7 @@ impl Model {
     fn roll_back(&mut self) {
         for (_, r) in self.regions.iter_mut() {
             r.live = r.committed.clone();
-            r.dirty.clear();
+            r.clear_epoch();
             r.open = 0;
         }
         for f in self.fds.iter_mut() {
@@ -544,6 +618,16 @@ enum Step {
         off: usize,
         len: usize,
         byte: u8,
+    },
+    /// A write through the kernel (`REGION_IOC_WRITE`), committed after it when `commit`.
+    Write {
+        proc: usize,
+        fd: usize,
+        page: u64,
+        off: usize,
+        len: usize,
+        byte: u8,
+        commit: bool,
     },
     Sync {
         proc: usize,
@@ -600,13 +684,22 @@ fn random_step(rng: &mut Rng) -> Step {
         },
         23..=29 => Step::Close { proc, fd },
         30..=35 => Step::Exit { proc },
-        36..=67 => Step::Store {
+        36..=55 => Step::Store {
             proc,
             fd,
             page: rng.below(6),
             off: rng.below(PS as u64 - 200) as usize,
             len: 1 + rng.below(200) as usize,
             byte: rng.next() as u8,
+        },
+        56..=67 => Step::Write {
+            proc,
+            fd,
+            page: rng.below(6),
+            off: rng.below(PS as u64 - 200) as usize,
+            len: 1 + rng.below(200) as usize,
+            byte: rng.next() as u8,
+            commit: rng.below(2) == 0,
         },
         68..=77 => Step::Sync { proc, fd },
         78..=84 => Step::Delete { user, name },
@@ -674,6 +767,8 @@ fn apply(sys: &mut System, m: &mut Model, step: &Step) -> Result<(), String> {
                         committed: zero.clone(),
                         live: zero,
                         dirty: Vec::new(),
+                        logged: Vec::new(),
+                        records: 0,
                         open: 0,
                     },
                 ));
@@ -741,10 +836,10 @@ fn apply(sys: &mut System, m: &mut Model, step: &Step) -> Result<(), String> {
                 (false, false)
             } else if r.dirty.contains(&page) || room(m) {
                 (false, true)
-            } else if !r.dirty.is_empty() {
+            } else if r.slots() > 0 {
                 let mut after = m.clone();
                 let a = after.get_mut(&name).ok_or("lost")?;
-                a.dirty.clear();
+                a.clear_epoch();
                 (true, room(&after))
             } else {
                 (false, false)
@@ -759,13 +854,89 @@ fn apply(sys: &mut System, m: &mut Model, step: &Step) -> Result<(), String> {
             let r = m.get_mut(&name).ok_or("lost")?;
             if commit_first {
                 r.committed = r.live.clone();
-                r.dirty.clear();
+                r.clear_epoch();
             }
             if stores {
                 if !r.dirty.contains(&page) {
                     r.dirty.push(page);
                 }
                 r.live[page as usize][off..off + len].fill(byte);
+            }
+        }
+        Step::Write {
+            proc,
+            fd,
+            page,
+            off,
+            len,
+            byte,
+            commit,
+        } => {
+            if m.fds[proc].is_empty() {
+                return Ok(());
+            }
+            let k = fd % m.fds[proc].len();
+            let (name, write) = m.fds[proc][k].clone();
+            let allowed = state::may_commit(sys.fds[proc][k].1);
+            expect(allowed, if write { Ok(()) } else { Err(Errno::BadF) })?;
+            if allowed.is_err() {
+                return Ok(());
+            }
+            let h = sys.fds[proc][k].0.clone();
+            let r = m
+                .get(&name)
+                .ok_or("a descriptor on a region the model lost")?;
+            let uid = r.uid;
+            let lines = page * LINES_PER_PAGE + (off / 64) as u64
+                ..=page * LINES_PER_PAGE + ((off + len - 1) / 64) as u64;
+            let new_lines = |r: &ModelRegion| -> Vec<u64> {
+                lines
+                    .clone()
+                    .filter(|l| !r.dirty.contains(&page) && !r.logged.contains(l))
+                    .collect()
+            };
+            let per = RECORDS_PER_SLOT as usize;
+            let slots_for = |r: &ModelRegion| {
+                (r.records + new_lines(r).len()).div_ceil(per) - r.records.div_ceil(per)
+            };
+            let room = |m: &Model, n: usize| {
+                n == 0 || (m.held(uid) + n <= share && m.held_total() + n <= SLOTS as usize)
+            };
+            // What the write must do: write, commit the region first, or refuse (ENOSPC).
+            let (commit_first, writes) = if page >= r.live.len() as u64 {
+                (false, false)
+            } else if room(m, slots_for(r)) {
+                (false, true)
+            } else if r.slots() > 0 {
+                let mut after = m.clone();
+                let a = after.get_mut(&name).ok_or("lost")?;
+                a.clear_epoch();
+                let n = slots_for(a);
+                (true, room(&after, n))
+            } else {
+                (false, false)
+            };
+            let got = sys.write(&h, page, off, len, byte, commit);
+            if got.is_ok() != writes {
+                return Err(format!(
+                    "write {got:?}; the model says {} (commit first: {commit_first})",
+                    if writes { "it writes" } else { "it is refused" }
+                ));
+            }
+            let r = m.get_mut(&name).ok_or("lost")?;
+            if commit_first {
+                r.committed = r.live.clone();
+                r.clear_epoch();
+            }
+            if writes {
+                let new = new_lines(r);
+                r.records += new.len();
+                r.logged.extend(new);
+                r.live[page as usize][off..off + len].fill(byte);
+                if commit {
+                    r.committed = r.live.clone();
+                    r.clear_epoch();
+                }
             }
         }
         Step::Sync { proc, fd } => {
@@ -783,7 +954,7 @@ fn apply(sys: &mut System, m: &mut Model, step: &Step) -> Result<(), String> {
             sys.pmsync(&h);
             let r = m.get_mut(&name).ok_or("lost")?;
             r.committed = r.live.clone();
-            r.dirty.clear();
+            r.clear_epoch();
         }
         Step::Delete { user, name } => {
             let (uid, name) = (UIDS[user], NAMES[name]);
@@ -821,17 +992,17 @@ fn apply(sys: &mut System, m: &mut Model, step: &Step) -> Result<(), String> {
                 r.live.resize(p, vec![0u8; PS]);
                 r.committed.resize(p, vec![0u8; PS]);
                 r.dirty.retain(|&d| d < pages);
+                r.logged.retain(|&l| l < pages * LINES_PER_PAGE);
+                if r.logged.is_empty() {
+                    r.records = 0;
+                }
             }
         }
         Step::Format { user } => {
             let uid = UIDS[user];
             let want = if uid != 0 {
                 Err(Errno::Perm)
-            } else if m
-                .regions
-                .iter()
-                .any(|(_, r)| r.open > 0 || !r.dirty.is_empty())
-            {
+            } else if m.regions.iter().any(|(_, r)| r.open > 0 || r.slots() > 0) {
                 Err(Errno::Busy)
             } else {
                 Ok(())
@@ -918,11 +1089,7 @@ fn check(sys: &System, m: &Model) -> Result<(), String> {
             m.held_total()
         ));
     }
-    if !sys.table.may_format()
-        && m.regions
-            .iter()
-            .all(|(_, r)| r.open == 0 && r.dirty.is_empty())
-    {
+    if !sys.table.may_format() && m.regions.iter().all(|(_, r)| r.open == 0 && r.slots() == 0) {
         return Err("format refused with nothing open or kept".into());
     }
     let free: u64 = sys.table.free.free_extents().iter().map(|e| e.pages).sum();

@@ -67,11 +67,10 @@ pub fn create<P: Pm>(
     create_entry(pm, layout, index, region, free_epoch)
 }
 
-/// Clears the pages of `extent` and writes them back (not fenced: the commit that makes them part
-/// of a region fences first). The module calls it in bounded chunks, outside its locks.
+/// Clears the pages of `extent` with non-temporal stores (not fenced: the commit that makes them
+/// part of a region fences first). The module calls it in bounded chunks, outside its locks.
 pub fn clear_pages<P: Pm>(pm: &mut P, extent: Extent) {
-    pm.zero(extent.start * PAGE_SIZE, extent.pages * PAGE_SIZE);
-    pm.writeback(extent.start * PAGE_SIZE, extent.pages * PAGE_SIZE);
+    pm.zero_nt(extent.start * PAGE_SIZE, extent.pages * PAGE_SIZE);
 }
 
 /// Writes `region` into the free entry `index` (every byte before the commit words, whatever the
