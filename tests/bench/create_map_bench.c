@@ -7,9 +7,17 @@
  *   create_map_bench region OUT     measure regions (region.ko loaded), append results to OUT
  *   create_map_bench ext4 DIR OUT   measure files in DIR (a DAX mount), append results to OUT
  *   create_map_bench report OUT     print the table of both, with ratios
+ *   create_map_bench counts region  the protocol's create-touch-2m on regions: COUNTS lines
+ *   create_map_bench counts SYSTEM DIR  the same on files in DIR (a DAX mount); SYSTEM is
+ *                                   ext4-dax, ext4-dax-4k (file mapped in 4 KiB entries only) or
+ *                                   ext4-nojournal, the name its COUNTS lines carry
  *
  * Each size is measured REPS times and the median is kept. Region rows also carry the flushed
  * lines and fences per operation, from REGION_IOC_COUNTERS.
+ *
+ * create-touch-2m (tests/bench/counts.h; COUNTS_REPS phases of one operation each): create a
+ * 2 MiB region or file, map it, store one byte to each page, make it durable: PMSYNC for the
+ * region, msync(MS_SYNC) of the mapping and fsync for the file. Deleting it is not measured.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +34,7 @@
 
 #include "region.h"
 #include "bench.h"
+#include "counts.h"
 
 #define REPS 5
 #define PAGE 4096UL
@@ -155,6 +164,91 @@ static void measure(const char *kind, const char *dir, const char *out)
 	fclose(f);
 }
 
+#define COUNTS_REPS 5
+#define COUNTS_SIZE (2UL << 20)
+
+/* One create-touch-2m phase on a region. */
+static void region_counts_once(int dev)
+{
+	struct region_create_args c = { .name = "bench", .size = COUNTS_SIZE, .mode = 0600 };
+	struct region_open_args o = { .name = "bench", .flags = REGION_OPEN_WRITE };
+	struct region_name_args d = { .name = "bench" };
+	struct counts_phase ph;
+	char *p;
+	int fd;
+
+	counts_phase_begin(&ph);
+	if (ioctl(dev, REGION_IOC_CREATE, &c))
+		die("create region");
+	fd = ioctl(dev, REGION_IOC_OPEN, &o);
+	if (fd < 0)
+		die("open region");
+	p = mmap(NULL, COUNTS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap region");
+	touch_pages(p, COUNTS_SIZE);
+	if (ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }))
+		die("PMSYNC");
+	counts_phase_end(&ph, "create-touch-2m", "region", 1, 1);
+	munmap(p, COUNTS_SIZE);
+	close(fd);
+	if (ioctl(dev, REGION_IOC_DELETE, &d))
+		die("delete region");
+}
+
+/* One create-touch-2m phase on a file in @dir; @small: map it in 4 KiB entries only. */
+static void file_counts_once(const char *system, const char *dir, int small)
+{
+	struct counts_phase ph;
+	char path[256];
+	char *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/bench", dir);
+	counts_phase_begin(&ph);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		die("create file");
+	if (ftruncate(fd, COUNTS_SIZE))
+		die("ftruncate");
+	p = mmap(NULL, COUNTS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap file");
+	if (small && madvise(p, COUNTS_SIZE, MADV_NOHUGEPAGE))
+		die("madvise");
+	touch_pages(p, COUNTS_SIZE);
+	if (msync(p, COUNTS_SIZE, MS_SYNC) || fsync(fd))
+		die("msync + fsync");
+	counts_phase_end(&ph, "create-touch-2m", system, 1, 1);
+	if (!is_dax(fd)) {
+		fprintf(stderr, "create_map_bench: %s is not a DAX file\n", path);
+		exit(1);
+	}
+	munmap(p, COUNTS_SIZE);
+	close(fd);
+	unlink(path);
+}
+
+/* create-touch-2m, COUNTS_REPS times, on regions (@dir NULL) or files in @dir. */
+static void counts(const char *system, const char *dir)
+{
+	int dev = -1, r;
+
+	if (!dir) {
+		dev = open(REGION_DEVICE_PATH, O_RDWR);
+		if (dev < 0)
+			die(REGION_DEVICE_PATH);
+	}
+	for (r = 0; r < COUNTS_REPS; r++) {
+		if (dev >= 0)
+			region_counts_once(dev);
+		else
+			file_counts_once(system, dir, !strcmp(system, "ext4-dax-4k"));
+	}
+	if (dev >= 0)
+		close(dev);
+}
+
 static void report(const char *out)
 {
 	char kind[16];
@@ -203,8 +297,13 @@ int main(int argc, char **argv)
 		measure("ext4", argv[2], argv[3]);
 	else if (argc == 3 && !strcmp(argv[1], "report"))
 		report(argv[2]);
+	else if (argc == 3 && !strcmp(argv[1], "counts") && !strcmp(argv[2], "region"))
+		counts("region", NULL);
+	else if (argc == 4 && !strcmp(argv[1], "counts") && !strncmp(argv[2], "ext4-", 5))
+		counts(argv[2], argv[3]);
 	else {
-		fprintf(stderr, "usage: create_map_bench region OUT | ext4 DIR OUT | report OUT\n");
+		fprintf(stderr, "usage: create_map_bench region OUT | ext4 DIR OUT | report OUT | counts region | "
+				"counts ext4-dax|ext4-dax-4k|ext4-nojournal DIR\n");
 		return 2;
 	}
 	return 0;

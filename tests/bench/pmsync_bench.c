@@ -19,6 +19,13 @@
  *   pmsync_bench ext4-nojournal DIR OUT  the same for an ext4 made without a journal
  *   pmsync_bench report OUT    print the tables
  *
+ * Besides OUT's figures, each run prints the shared protocol's COUNTS lines (tests/bench/counts.h)
+ * for the workload pmsync-1page: one dirty page made durable (PMSYNC, or msync(MS_SYNC) of the
+ * page on ext4), with 1 and with 4 writing processes (4: each of them stored to the page, so each
+ * holds a dirty mapping of it, before the one commit). Each commit is a phase of its own (ops=1,
+ * COUNTS_OPS of them per series), so the helpers' stores fall between phases and the counts are
+ * the commit's alone; the host-side report adds them up.
+ *
  * Lines of OUT: "KIND K N median_us lines fences ipis maps" per operation (maps: mappings PMSYNC
  * unmapped, per PMSYNC), where KIND is pmsync,
  * busy (PMSYNC with running helpers), readers (PMSYNC with helpers that only read), msync, fsync,
@@ -41,6 +48,7 @@
 
 #include "region.h"
 #include "bench.h"
+#include "counts.h"
 
 #define PAGE 4096UL
 #define REPS 21 /* the most repetitions any series makes; see reps() */
@@ -55,6 +63,10 @@ static FILE *out;
  * file mapped in 4 KiB entries only (MADV_NOHUGEPAGE), "_nj" for ext4 without a journal.
  */
 static const char *ext4_tag = "";
+/* The system name of the COUNTS lines: region, ext4-dax, ext4-dax-4k or ext4-nojournal. */
+static const char *counts_system = "region";
+
+#define COUNTS_OPS 21 /* commits (phases) per pmsync-1page series */
 
 /* Repetitions of a series of k dirty pages: more for the cheap ones, whose medians are noisier. */
 static int reps(int k)
@@ -370,6 +382,80 @@ static void bench_size(const char *kind, unsigned long pages)
 	region_remove("size");
 }
 
+/* Makes the page at @p durable: PMSYNC of the region @fd, or msync(MS_SYNC) of the file's page. */
+static void commit_page(int fd, char *p)
+{
+	if (!strcmp(counts_system, "region") ? ioctl(fd, REGION_IOC_PMSYNC, &(__u64){ 0 }) : msync(p, PAGE, MS_SYNC))
+		die("commit");
+}
+
+/*
+ * The protocol's pmsync-1page with @procs writing processes: for each of COUNTS_OPS commits, every
+ * process stores to the first page of the mapping @p of @fd (the helpers on CPU 1, woken through
+ * pipes, then asleep again), then this process commits the page inside a COUNTS phase of its own.
+ */
+static void counts_pmsync(int fd, char *p, int procs)
+{
+	int go[4][2], done[2], i, r;
+	char byte = 0;
+
+	if (pipe(done))
+		die("pipe");
+	for (i = 1; i < procs; i++) {
+		if (pipe(go[i]))
+			die("pipe");
+		if (fork() == 0) {
+			pin(1);
+			while (read(go[i][0], &byte, 1) == 1 && byte) {
+				((volatile char *)p)[0] = byte;
+				if (write(done[1], &byte, 1) != 1)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (r = 0; r < COUNTS_OPS; r++) {
+		struct counts_phase ph;
+
+		byte = (char)(r % 100 + 1);
+		for (i = 1; i < procs; i++)
+			if (write(go[i][1], &byte, 1) != 1)
+				die("go");
+		((volatile char *)p)[0] = byte;
+		for (i = 1; i < procs; i++)
+			if (read(done[0], &byte, 1) != 1)
+				die("done");
+		counts_phase_begin(&ph);
+		commit_page(fd, p);
+		counts_phase_end(&ph, "pmsync-1page", counts_system, procs, 1);
+	}
+	byte = 0;
+	for (i = 1; i < procs; i++) {
+		if (write(go[i][1], &byte, 1) != 1)
+			die("quit");
+		wait(NULL);
+		close(go[i][0]);
+		close(go[i][1]);
+	}
+	close(done[0]);
+	close(done[1]);
+}
+
+/* The region side of pmsync-1page: 1 and 4 writers on a region of SPAN pages. */
+static void counts_region(void)
+{
+	int fd = region_fd("counts", SPAN);
+	char *p = mmap(NULL, SPAN * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	counts_pmsync(fd, p, 1);
+	counts_pmsync(fd, p, 4);
+	munmap(p, SPAN * PAGE);
+	close(fd);
+	region_remove("counts");
+}
+
 static void measure_region(void)
 {
 	size_t a, b;
@@ -389,6 +475,7 @@ static void measure_region(void)
 	bench_region_fault();
 	bench_size("size_1m", 256);
 	bench_size("size_1g", 262144);
+	counts_region();
 }
 
 static void measure_ext4(const char *dir)
@@ -461,6 +548,11 @@ static void measure_ext4(const char *dir)
 		tw[r] = (now_us() - t0) / 256;
 	}
 	fprintf(out, "fault_ext4%s 1 1 %.2f 0 0 0 0\n", ext4_tag, median(tw, REPS));
+	/* The protocol's pmsync-1page on this file (its other pages clean after the last msync). */
+	if (msync(p, SPAN * PAGE, MS_SYNC))
+		die("msync");
+	counts_pmsync(fd, p, 1);
+	counts_pmsync(fd, p, 4);
 	munmap(p, SPAN * PAGE);
 	close(fd);
 	unlink(path);
@@ -636,10 +728,15 @@ int main(int argc, char **argv)
 		report(argv[2]);
 		return 0;
 	}
-	if (argc == 4 && !strcmp(argv[1], "ext4-nojournal"))
+	if (argc == 4 && !strcmp(argv[1], "ext4")) {
+		counts_system = "ext4-dax";
+	} else if (argc == 4 && !strcmp(argv[1], "ext4-nojournal")) {
 		ext4_tag = "_nj";
-	if (argc == 4 && !strcmp(argv[1], "ext4-4k"))
+		counts_system = "ext4-nojournal";
+	} else if (argc == 4 && !strcmp(argv[1], "ext4-4k")) {
 		ext4_tag = "_4k";
+		counts_system = "ext4-dax-4k";
+	}
 	if ((argc == 3 && !strcmp(argv[1], "region")) || (argc == 4 && !strncmp(argv[1], "ext4", 4))) {
 		out = fopen(argv[argc - 1], "a");
 		if (!out)
