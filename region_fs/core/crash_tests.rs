@@ -446,3 +446,51 @@ fn poison_refuses_the_first_write_and_leaves_its_region_unrecovered() {
         Err(crate::superblock::SuperblockError::Poisoned)
     );
 }
+
+/// A page no one wrote since create is saved by a zero header alone (one line, one fence), and
+/// a cut anywhere in its first write and PMSYNC recovers zeros or the new bytes.
+#[test]
+fn a_zero_page_is_saved_by_its_header_alone() {
+    let (mut pm, layout) = formatted();
+    let r = region(&layout, 2);
+    ops::create(&mut pm, &layout, 0, &r, 0);
+    pm.settle();
+    let (lines, fences) = (pm.lines_written_back, pm.fences);
+    let page = r.device_page(1).expect("in range");
+    ops::save_undo(&mut pm, &layout, 0, &UndoHeader::page_copy(0, 1, 1), page).expect("saved");
+    assert_eq!((pm.lines_written_back - lines, pm.fences - fences), (1, 1));
+    pm.settle();
+    pm.record();
+    pm.write(page * PAGE_SIZE + 100, &[0xcc; 300]);
+    pm.writeback(page * PAGE_SIZE, PAGE_SIZE);
+    pm.fence();
+    ops::advance_epoch(&mut pm, &layout, 0, 1);
+    let points = pm.take_points();
+    let mut new = page_of(0);
+    new[100..400].fill(0xcc);
+    assert_no_violations(&points, &|s| match s.entry {
+        EntryState::Live { epoch, .. } => {
+            s.pages[0] == page_of(0)
+                && ((s.pages[1] == page_of(0) && epoch >= 1) || (s.pages[1] == new && epoch == 2))
+        }
+        EntryState::Free { .. } => false,
+    });
+}
+
+/// A page that is zero only in its first part is copied whole: the zeros, then the rest.
+#[test]
+fn a_page_zero_only_at_its_start_is_copied_whole() {
+    let (mut pm, layout) = formatted();
+    let r = region(&layout, 1);
+    ops::create(&mut pm, &layout, 0, &r, 0);
+    let page = r.device_page(0).expect("in range");
+    pm.write(page * PAGE_SIZE + 3000, &[7; 10]);
+    pm.settle();
+    ops::save_undo(&mut pm, &layout, 0, &UndoHeader::page_copy(0, 0, 1), page).expect("saved");
+    pm.write(page * PAGE_SIZE, &page_of(0xee));
+    pm.settle();
+    let s = recover_image(pm.visible().to_vec());
+    let mut old = page_of(0);
+    old[3000..3010].fill(7);
+    assert_eq!(s.pages[0], old);
+}

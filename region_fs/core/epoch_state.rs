@@ -389,7 +389,7 @@ impl<D: DirtyPages> EpochState<D> {
                 if new == 0 {
                     continue;
                 }
-                if !layout.line_records || (logged | new).count_ones() > MOST_LINES_LOGGED {
+                if !layout.compact_undo || (logged | new).count_ones() > MOST_LINES_LOGGED {
                     self.save_page(pm, layout, index, region, pgoff, pool)?;
                     done.pages_saved += 1;
                     continue;

@@ -226,10 +226,10 @@ fn a_small_logged_write_costs_seven_lines_and_three_fences() {
 
 /// On a version 1 device (no line records) the same write saves its page whole.
 #[test]
-fn a_device_without_line_records_saves_whole_pages() {
+fn a_device_without_compact_undo_saves_whole_pages() {
     let (mut pm, layout, r) = pmsync_setup();
     let layout = Layout {
-        line_records: false,
+        compact_undo: false,
         ..layout
     };
     let pool = FreeSlots::new(&layout);

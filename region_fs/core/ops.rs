@@ -157,10 +157,16 @@ pub fn advance_epoch<P: Pm>(pm: &mut P, layout: &Layout, index: u32, epoch: u64)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Poisoned;
 
-/// Saves device page `src_page` into undo slot `slot` for `header`: the data, write-back, fence,
-/// then the header, write-back, fence. After it returns `Ok` the page may be written. If the page
-/// (or the slot) is poisoned, no header is written, so the slot never counts, and the page must
-/// not be written: its committed contents could not be saved.
+/// Bytes [`save_undo`] reads at a time.
+const SAVE_CHUNK: usize = 256;
+
+/// Saves device page `src_page` into undo slot `slot` for `header` (a [`SlotKind::Page`]
+/// header): the data with non-temporal stores, a fence, then the header, write-back, fence. A
+/// page that is all zeros (a page no one wrote since create or grow) is saved by a
+/// [`SlotKind::Zero`] header alone on a device that has them: one line and one fence instead of
+/// a page copy. After it returns `Ok` the page may be written. If the page (or the slot) is
+/// poisoned, no header is written, so the slot never counts, and the page must not be written:
+/// its committed contents could not be saved.
 pub fn save_undo<P: Pm>(
     pm: &mut P,
     layout: &Layout,
@@ -169,12 +175,31 @@ pub fn save_undo<P: Pm>(
     src_page: u64,
 ) -> Result<(), Poisoned> {
     let data = layout.undo_data_offset(slot);
+    let src = src_page * PAGE_SIZE;
+    let mut zero = layout.compact_undo;
+    let mut buf = [0u8; SAVE_CHUNK];
     pm.take_poison();
-    pm.copy(data, src_page * PAGE_SIZE, PAGE_SIZE);
-    if pm.take_poison() {
-        return Err(Poisoned);
+    for at in (0..PAGE_SIZE).step_by(SAVE_CHUNK) {
+        pm.read(src + at, &mut buf);
+        if pm.take_poison() {
+            return Err(Poisoned);
+        }
+        if zero && buf.iter().all(|&b| b == 0) {
+            continue;
+        }
+        if zero {
+            // The first bytes that are not zero: what came before them was.
+            pm.zero_nt(data, at);
+            zero = false;
+        }
+        pm.write_nt(data + at, &buf);
     }
-    pm.persist(data, PAGE_SIZE);
+    let header = if zero {
+        UndoHeader::zero_page(header.region, header.page, header.epoch)
+    } else {
+        pm.fence();
+        *header
+    };
     let h = layout.undo_header_offset(slot);
     pm.write(h, &header.encode());
     pm.persist(h, undo::HEADER_SIZE as u64);
@@ -237,7 +262,19 @@ pub fn recover<P: Pm, L: LostPages>(
 ) -> Result<Recovery, PoisonedHeader> {
     let mut done = Recovery::default();
     for slot in 0..layout.undo_slots {
-        if let Some((index, page)) = slot_target(pm, layout, slot)? {
+        if let Some((h, region)) = live_slot(pm, layout, slot)? {
+            let (index, Some(page)) = (h.region, region.device_page(h.page)) else {
+                continue;
+            };
+            match h.kind {
+                SlotKind::Lines => continue,
+                SlotKind::Zero => {
+                    pm.zero_nt(page * PAGE_SIZE, PAGE_SIZE);
+                    done.pages_restored += 1;
+                    continue;
+                }
+                SlotKind::Page => {}
+            }
             pm.take_poison();
             pm.copy(page * PAGE_SIZE, layout.undo_data_offset(slot), PAGE_SIZE);
             if pm.take_poison() {
@@ -337,7 +374,7 @@ impl LostPages for NoneLost {
 }
 
 /// The header of undo slot `slot` and its region, when the slot belongs to a live region's
-/// current epoch (a page slot also names a page inside the region).
+/// current epoch (a page or zero slot also names a page inside the region).
 fn live_slot<P: Pm>(
     pm: &P,
     layout: &Layout,
@@ -357,33 +394,11 @@ fn live_slot<P: Pm>(
     }
     match read_entry(pm, layout, h.region) {
         Ok(EntryState::Live { region, epoch }) if epoch == h.epoch => {
-            if h.kind == SlotKind::Page && region.device_page(h.page).is_none() {
+            if h.kind != SlotKind::Lines && region.device_page(h.page).is_none() {
                 return Ok(None);
             }
             Ok(Some((h, region)))
         }
         _ => Ok(None),
     }
-}
-
-fn slot_target<P: Pm>(
-    pm: &P,
-    layout: &Layout,
-    slot: u32,
-) -> Result<Option<(u32, u64)>, PoisonedHeader> {
-    let mut h = [0u8; undo::HEADER_SIZE];
-    pm.take_poison();
-    pm.read(layout.undo_header_offset(slot), &mut h);
-    if pm.take_poison() {
-        return Err(PoisonedHeader { slot });
-    }
-    Ok(undo::slot_to_apply(&h, |index| {
-        if index >= layout.table_entries {
-            return None;
-        }
-        match read_entry(pm, layout, index) {
-            Ok(EntryState::Live { region, epoch }) => Some((region, epoch)),
-            _ => None,
-        }
-    }))
 }

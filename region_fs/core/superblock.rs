@@ -156,7 +156,7 @@ impl Superblock {
             });
         }
         let layout = Layout {
-            line_records: version >= VERSION,
+            compact_undo: version >= VERSION,
             ..Layout::new(&sb)?
         };
         Ok((sb, layout))
@@ -187,8 +187,9 @@ pub struct Layout {
     pub data_start: u64,
     /// Pages of the data area.
     pub data_pages: u64,
-    /// Whether undo slots may hold line records (format version 2 and later).
-    pub line_records: bool,
+    /// Whether undo slots may hold line records and zero-page headers (format version 2 and
+    /// later).
+    pub compact_undo: bool,
 }
 
 impl Layout {
@@ -219,7 +220,7 @@ impl Layout {
             undo_slots: sb.undo_slots,
             data_start,
             data_pages: sb.device_pages - data_start,
-            line_records: true,
+            compact_undo: true,
         })
     }
 
@@ -324,9 +325,9 @@ mod tests {
         let mut b = sb.encode();
         b[OFF_VERSION] = 1;
         let (_, layout) = Superblock::decode(&reseal(b), PAGES).expect("version 1 is read");
-        assert!(!layout.line_records, "version 1 has no line records");
+        assert!(!layout.compact_undo, "version 1 has no line records");
         let (_, layout) = Superblock::decode(&sb.encode(), PAGES).expect("version 2");
-        assert!(layout.line_records);
+        assert!(layout.compact_undo);
         let mut b = sb.encode();
         b[OFF_FLAGS] = 1;
         assert_eq!(

@@ -28,6 +28,8 @@ pub enum SlotKind {
     Page,
     /// Line records (`line_log.rs`); `page` is the slot's sequence number in the epoch.
     Lines,
+    /// Nothing: page `page` was all zeros, so the header alone saves it (recovery zeroes it).
+    Zero,
 }
 
 /// What a valid header says.
@@ -55,6 +57,15 @@ impl UndoHeader {
         }
     }
 
+    /// The header of page `page` of region `region` in `epoch`, saved by its header alone: it
+    /// was all zeros.
+    pub fn zero_page(region: u32, page: u64, epoch: u64) -> Self {
+        Self {
+            kind: SlotKind::Zero,
+            ..Self::page_copy(region, page, epoch)
+        }
+    }
+
     /// The 32 bytes stored for this header.
     pub fn encode(&self) -> [u8; HEADER_SIZE] {
         let mut b = [0u8; HEADER_SIZE];
@@ -75,6 +86,7 @@ impl UndoHeader {
         let kind = match get32(b, 4) {
             0 => SlotKind::Page,
             1 => SlotKind::Lines,
+            2 => SlotKind::Zero,
             _ => return None,
         };
         Some(Self {
@@ -87,15 +99,15 @@ impl UndoHeader {
 }
 
 /// Recovery's decision for one page slot: the device page to copy the slot's saved page back
-/// to, or `None` when the slot is empty, torn, stale (its epoch is not its region's), names a
-/// region or page that does not exist, or holds line records. `live` gives a table index's live
-/// region and epoch.
+/// to (or to zero, for a [`SlotKind::Zero`] slot), or `None` when the slot is empty, torn, stale
+/// (its epoch is not its region's), names a region or page that does not exist, or holds line
+/// records. `live` gives a table index's live region and epoch.
 pub fn slot_to_apply<F>(header: &[u8; HEADER_SIZE], live: F) -> Option<(u32, u64)>
 where
     F: FnOnce(u32) -> Option<(Region, u64)>,
 {
     let h = UndoHeader::decode(header)?;
-    if h.kind != SlotKind::Page {
+    if h.kind == SlotKind::Lines {
         return None;
     }
     let (region, epoch) = live(h.region)?;

@@ -8,7 +8,7 @@ use region_layout::alloc::{FreeSpace, RebuildError};
 use region_layout::geometry::PAGE_SIZE;
 use region_layout::superblock::{Superblock, SUPERBLOCK_SIZE};
 use region_layout::table::{decode_entry, EntryState, ENTRY_SIZE};
-use region_layout::undo::{UndoHeader, HEADER_SIZE};
+use region_layout::undo::{SlotKind, UndoHeader, HEADER_SIZE};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -132,8 +132,11 @@ pub fn check(
         let mut h = [0u8; HEADER_SIZE];
         file.read_exact_at(&mut h, offset + layout.undo_header_offset(slot))?;
         if let Some(header) = UndoHeader::decode(&h) {
+            // A line-log slot's `page` is its sequence number, not a page.
             let pending = live.iter().any(|(i, r, epoch)| {
-                *i == header.region && *epoch == header.epoch && header.page < r.size_pages
+                *i == header.region
+                    && *epoch == header.epoch
+                    && (header.kind == SlotKind::Lines || header.page < r.size_pages)
             });
             report.pending_undo += u64::from(pending);
         }
