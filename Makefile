@@ -6,7 +6,9 @@
 #   make test     every test: host, lint, and the guest suite; ends with "N passed, N failed"
 #   make module   build region.ko against the cached guest kernel (inside the toolchain root)
 #   make lint     clippy and rustfmt on the module, zero warnings required
-#   make bench    benchmarks in a guest (PMSYNC, then the KVS against LMDB); prints figures
+#   make bench    benchmarks in one guest boot under the counting QEMU plugin (ext4-DAX, LMDB, PMDK,
+#                 regions, the KVS; BENCH_RUNS rounds); prints counts, modelled and TCG figures
+#                 and the TARGET lines
 #   make torture  CUTS power cuts (default 1000) with a check after each; prints how many it survived
 #   make fuzz     the kernel fuzzer on the KASAN/UBSAN kernel: FUZZ_CALLS calls (default 1000000),
 #                 FUZZ_SEED to replay a seed; then unload, reload, check; prints calls, rate, seed, time
@@ -49,7 +51,6 @@ lint:
 
 bench:
 	bash scripts/bench.sh
-	bash scripts/kvs-bench.sh
 
 CUTS ?= 1000
 torture:
