@@ -588,6 +588,237 @@ TEST_F(lib, pmsync_of_a_non_region_descriptor_fails)
 	EXPECT_EQ(EBADF, errno);
 }
 
+/* A range of @len bytes at @buf for region offset @offset. */
+static struct region_write_range range_of(uint64_t offset, const void *buf, size_t len)
+{
+	struct region_write_range r;
+
+	r.offset = offset;
+	r.addr = (__u64)(uintptr_t)buf;
+	r.len = len;
+	return r;
+}
+
+TEST_F(lib, write_lands_in_the_region_and_reads_back_through_mappings)
+{
+	struct region_write_range r[3];
+	struct region_counters c0, c1;
+	struct region_mapping own, other;
+	struct region_stat st;
+	unsigned char pattern[300];
+	uint64_t epoch = 0;
+	int fd, rfd;
+	size_t i;
+
+	for (i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (unsigned char)(i * 7 + 1);
+	ASSERT_EQ(0, region_create(self->dev, "written", 2 * PAGE, 0600));
+	fd = region_open(self->dev, "written", REGION_OPEN_WRITE);
+	rfd = region_open(self->dev, "written", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, rfd);
+	/* The writer maps read-only: it changes the region only through the kernel. */
+	ASSERT_EQ(0, region_map(fd, 0, &own));
+	ASSERT_EQ(0, region_map(rfd, 0, &other));
+	ASSERT_EQ(0, region_fstat(fd, &st));
+	r[0] = range_of(10, "hello", 5);
+	r[1] = range_of(PAGE - 100, pattern, sizeof(pattern)); /* across the page boundary */
+	r[2] = range_of(2 * PAGE - 1, "z", 1);                /* the last byte */
+	ASSERT_EQ(0, region_counters(self->dev, &c0));
+	ASSERT_EQ(0, region_write(fd, r, 3, 0, &epoch)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, region_counters(self->dev, &c1));
+	EXPECT_EQ(st.epoch, epoch) TH_LOG("the bytes belong to the current epoch");
+	EXPECT_EQ(0, memcmp((char *)own.addr + 10, "hello", 5));
+	EXPECT_EQ(0, memcmp((char *)own.addr + PAGE - 100, pattern, sizeof(pattern)));
+	EXPECT_EQ('z', ((char *)own.addr)[2 * PAGE - 1]);
+	EXPECT_EQ(0, ((char *)own.addr)[9]) TH_LOG("bytes outside the ranges are untouched");
+	EXPECT_EQ(0, ((char *)own.addr)[15]);
+	EXPECT_EQ(0, memcmp((char *)other.addr + PAGE - 100, pattern, sizeof(pattern)));
+	EXPECT_EQ(1U, c1.logged_writes - c0.logged_writes);
+	EXPECT_EQ(0U, c1.faults - c0.faults) TH_LOG("no page fault");
+	/* Zero-length ranges are allowed and write nothing. */
+	r[0] = range_of(0, "", 0);
+	EXPECT_EQ(0, region_write(fd, r, 1, 0, NULL)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0, ((char *)own.addr)[0]);
+	region_unmap(&own);
+	region_unmap(&other);
+	close(fd);
+	close(rfd);
+}
+
+TEST_F(lib, write_with_commit_returns_a_newer_epoch_each_time)
+{
+	struct region_write_range r;
+	struct region_stat st;
+	uint64_t first = 0, second = 0, plain = 0;
+	int fd;
+
+	ASSERT_EQ(0, region_create(self->dev, "committed", PAGE, 0600));
+	fd = region_open(self->dev, "committed", REGION_OPEN_WRITE);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, region_fstat(fd, &st));
+	r = range_of(64, "one", 3);
+	ASSERT_EQ(0, region_write(fd, &r, 1, REGION_WRITE_COMMIT, &first)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(st.epoch, first);
+	r = range_of(128, "two", 3);
+	ASSERT_EQ(0, region_write(fd, &r, 1, REGION_WRITE_COMMIT, &second));
+	EXPECT_LT(first, second);
+	ASSERT_EQ(0, region_fstat(fd, &st));
+	EXPECT_EQ(second + 1, st.epoch) TH_LOG("the region's epoch moved past the commit");
+	r = range_of(192, "three", 5);
+	ASSERT_EQ(0, region_write(fd, &r, 1, 0, &plain));
+	EXPECT_EQ(st.epoch, plain) TH_LOG("without a commit: the epoch the bytes belong to");
+	ASSERT_EQ(0, region_pmsync(fd, &second));
+	EXPECT_EQ(plain, second) TH_LOG("the PMSYNC after it commits that epoch");
+	close(fd);
+}
+
+TEST_F(lib, write_on_a_read_only_descriptor_is_ebadf)
+{
+	struct region_write_range r = range_of(0, "x", 1);
+	int fd;
+
+	ASSERT_EQ(0, region_create(self->dev, "readonly", PAGE, 0600));
+	fd = region_open(self->dev, "readonly", 0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, region_write(fd, &r, 1, 0, NULL));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, region_write(fd, &r, 1, REGION_WRITE_COMMIT, NULL));
+	EXPECT_EQ(EBADF, errno);
+	close(fd);
+}
+
+TEST_F(lib, write_past_the_end_or_with_bad_arguments_is_einval)
+{
+	struct region_write_range r[2];
+	int fd;
+
+	ASSERT_EQ(0, region_create(self->dev, "bounded", PAGE, 0600));
+	fd = region_open(self->dev, "bounded", REGION_OPEN_WRITE);
+	ASSERT_LE(0, fd);
+	r[0] = range_of(0, "ok", 2);
+	r[1] = range_of(PAGE - 4, "12345678", 8);
+	EXPECT_EQ(-1, region_write(fd, r, 2, 0, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	r[1] = range_of(UINT64_MAX - 2, "12345678", 8); /* offset + len overflows */
+	EXPECT_EQ(-1, region_write(fd, r, 2, 0, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, region_write(fd, r, 0, 0, NULL)) TH_LOG("no range");
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, region_write(fd, r, 1, 0x80, NULL)) TH_LOG("unknown flag");
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, region_write(fd, NULL, 1, 0, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, region_write(self->dev, r, 1, 0, NULL)) TH_LOG("the control device");
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+}
+
+TEST_F(lib, write_over_the_limits_is_e2big)
+{
+	static struct region_write_range many[REGION_WRITE_MAX_RANGES + 1];
+	struct region_write_range big;
+	char *bytes = calloc(1, REGION_WRITE_MAX_BYTES + 1);
+	unsigned int i;
+	int fd;
+
+	ASSERT_NE(NULL, bytes);
+	ASSERT_EQ(0, region_create(self->dev, "large", 2 * REGION_WRITE_MAX_BYTES, 0600));
+	fd = region_open(self->dev, "large", REGION_OPEN_WRITE);
+	ASSERT_LE(0, fd);
+	for (i = 0; i <= REGION_WRITE_MAX_RANGES; i++)
+		many[i] = range_of(64 * i, bytes, 1);
+	EXPECT_EQ(-1, region_write(fd, many, REGION_WRITE_MAX_RANGES + 1, 0, NULL));
+	EXPECT_EQ(E2BIG, errno);
+	EXPECT_EQ(0, region_write(fd, many, REGION_WRITE_MAX_RANGES, 0, NULL))
+		TH_LOG("the most ranges: %s", strerror(errno));
+	big = range_of(0, bytes, REGION_WRITE_MAX_BYTES + 1);
+	EXPECT_EQ(-1, region_write(fd, &big, 1, 0, NULL));
+	EXPECT_EQ(E2BIG, errno);
+	big.len = REGION_WRITE_MAX_BYTES;
+	EXPECT_EQ(0, region_write(fd, &big, 1, REGION_WRITE_COMMIT, NULL))
+		TH_LOG("the most bytes: %s", strerror(errno));
+	free(bytes);
+	close(fd);
+}
+
+TEST_F(lib, the_volatile_page_is_shared_zeroed_and_never_committed)
+{
+	struct region_mapping data;
+	volatile uint64_t *w, *r;
+	int fd, rfd;
+
+	ASSERT_EQ(0, region_create(self->dev, "volatile", PAGE, 0600));
+	fd = region_open(self->dev, "volatile", REGION_OPEN_WRITE);
+	rfd = region_open(self->dev, "volatile", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, rfd);
+	w = region_map_volatile(fd, 1);
+	ASSERT_NE(NULL, w) TH_LOG("%s", strerror(errno));
+	r = region_map_volatile(rfd, 0);
+	ASSERT_NE(NULL, r) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(NULL, region_map_volatile(rfd, 1)) TH_LOG("writable needs a writer");
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(0U, w[0]);
+	EXPECT_EQ(0U, w[REGION_VOLATILE_SIZE / 8 - 1]);
+	w[0] = 42;
+	w[REGION_VOLATILE_SIZE / 8 - 1] = 43;
+	EXPECT_EQ(42U, r[0]) TH_LOG("one page for every opener");
+	EXPECT_EQ(43U, r[REGION_VOLATILE_SIZE / 8 - 1]);
+	/* A commit leaves it alone, and writes none of it to the region. */
+	ASSERT_EQ(0, region_pmsync(fd, NULL));
+	EXPECT_EQ(42U, r[0]);
+	ASSERT_EQ(0, region_map(rfd, 0, &data));
+	EXPECT_EQ(0U, *(volatile uint64_t *)data.addr);
+	region_unmap(&data);
+	/* Gone once nothing holds the region open: a new opener finds zeros. */
+	EXPECT_EQ(0, region_unmap_volatile((void *)w));
+	EXPECT_EQ(0, region_unmap_volatile((void *)r));
+	close(fd);
+	close(rfd);
+	fd = region_open(self->dev, "volatile", REGION_OPEN_WRITE);
+	ASSERT_LE(0, fd);
+	w = region_map_volatile(fd, 1);
+	ASSERT_NE(NULL, w) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0U, w[0]) TH_LOG("the last close forgot the page");
+	EXPECT_EQ(0, region_unmap_volatile((void *)w));
+	close(fd);
+}
+
+TEST_F(lib, the_volatile_page_is_shared_with_other_processes)
+{
+	volatile uint64_t *w;
+	int status, fd;
+	pid_t pid;
+
+	ASSERT_EQ(0, region_create(self->dev, "volshared", PAGE, 0600));
+	fd = region_open(self->dev, "volshared", REGION_OPEN_WRITE);
+	ASSERT_LE(0, fd);
+	w = region_map_volatile(fd, 1);
+	ASSERT_NE(NULL, w) TH_LOG("%s", strerror(errno));
+	w[0] = 7;
+	pid = fork();
+	if (pid == 0) {
+		/* A process of its own, with a descriptor and a mapping of its own. */
+		int dev = region_device_open(NULL), cfd;
+		volatile uint64_t *c;
+
+		cfd = region_open(dev, "volshared", REGION_OPEN_WRITE);
+		c = cfd < 0 ? NULL : region_map_volatile(cfd, 1);
+		if (!c)
+			_exit(1);
+		__atomic_fetch_add(&c[1], 5, __ATOMIC_SEQ_CST);
+		_exit(c[0] == 7 ? 0 : 2);
+	}
+	ASSERT_LT(0, pid);
+	__atomic_fetch_add(&w[1], 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("status %d", status);
+	EXPECT_EQ(6U, w[1]);
+	region_unmap_volatile((void *)w);
+	close(fd);
+}
+
 TEST_F(lib, pmsync_all_commits_every_open_region)
 {
 	struct region_mapping a, b;

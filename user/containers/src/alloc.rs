@@ -5,7 +5,8 @@
 //! PMSYNC commits an allocation together with the data that points to it. Each step publishes
 //! with one 8-byte store: a holder that dies in the middle leaks at most one block.
 
-use crate::arena::{bad_pointer, Arena};
+use crate::arena::bad_pointer;
+use crate::guard::Guard;
 use crate::header::{free_list, CLASSES, DATA_START, SIZE, TOP};
 use std::io;
 
@@ -50,53 +51,57 @@ fn out_of_memory(bytes: u64) -> io::Error {
     )
 }
 
-/// Allocates a block with at least `bytes` of zeroed payload; returns the payload's offset.
-pub(crate) fn alloc(arena: &Arena, bytes: u64) -> io::Result<u64> {
+/// Allocates a block with at least `bytes` of payload, zeroed if `zeroed`; returns the payload's
+/// offset. Freed blocks of the class come back last freed first, so a replacement that frees one
+/// block and allocates another of the same class keeps reusing the same few lines.
+pub(crate) fn alloc(g: &Guard<'_>, bytes: u64, zeroed: bool) -> io::Result<u64> {
     let class = class_for(bytes).ok_or_else(|| out_of_memory(bytes))?;
     let size = 1u64 << class;
-    let head: u64 = arena.read(free_list(class))?;
+    let head: u64 = g.get(free_list(class))?;
     let block = if head != 0 {
         let block = head - TAG_BYTES;
-        check_block(arena, block, false, class)?;
-        let next: u64 = arena.read(head)?;
-        arena.write(free_list(class), next)?;
+        check_block(g, block, false, class)?;
+        let next: u64 = g.get(head)?;
+        g.put(free_list(class), next)?;
         block
     } else {
-        let top: u64 = arena.read(TOP)?;
-        let limit: u64 = arena.read(SIZE)?;
+        let top: u64 = g.get(TOP)?;
+        let limit: u64 = g.get(SIZE)?;
         let end = top
             .checked_add(size)
-            .filter(|&e| e <= limit.min(arena.len()));
+            .filter(|&e| e <= limit.min(g.heap().arena.len()));
         let end = end.ok_or_else(|| out_of_memory(bytes))?;
-        arena.write(TOP, end)?;
+        g.put(TOP, end)?;
         top
     };
-    arena.write(block, tag(true, class))?;
-    arena.fill(block + TAG_BYTES, size - TAG_BYTES, 0)?;
+    g.put(block, tag(true, class))?;
+    if zeroed {
+        g.put_fill(block + TAG_BYTES, size - TAG_BYTES, 0)?;
+    }
     Ok(block + TAG_BYTES)
 }
 
 /// Checks that a block of `class` in state `used` starts at `block`.
-fn check_block(arena: &Arena, block: u64, used: bool, class: u32) -> io::Result<()> {
-    if block < DATA_START || parse_tag(arena.read(block)?) != Some((used, class)) {
+fn check_block(g: &Guard<'_>, block: u64, used: bool, class: u32) -> io::Result<()> {
+    if block < DATA_START || parse_tag(g.get(block)?) != Some((used, class)) {
         return Err(bad_pointer(block + TAG_BYTES, 0));
     }
     Ok(())
 }
 
 /// The payload bytes of the block in use whose payload starts at `payload`.
-pub(crate) fn payload_len(arena: &Arena, payload: u64) -> io::Result<u64> {
+pub(crate) fn payload_len(g: &Guard<'_>, payload: u64) -> io::Result<u64> {
     let block = payload.checked_sub(TAG_BYTES).filter(|&b| b >= DATA_START);
     let block = block.ok_or_else(|| bad_pointer(payload, 0))?;
-    match parse_tag(arena.read(block)?) {
+    match parse_tag(g.get(block)?) {
         Some((true, class)) => Ok((1 << class) - TAG_BYTES),
         _ => Err(bad_pointer(payload, 0)),
     }
 }
 
 /// Frees the block whose payload starts at `payload`.
-pub(crate) fn free(arena: &Arena, payload: u64) -> io::Result<()> {
-    let len = payload_len(arena, payload).map_err(|_| {
+pub(crate) fn free(g: &Guard<'_>, payload: u64) -> io::Result<()> {
+    let len = payload_len(g, payload).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("free of {payload:#x}: not a block in use (a double free?)"),
@@ -104,10 +109,10 @@ pub(crate) fn free(arena: &Arena, payload: u64) -> io::Result<()> {
     })?;
     let class = class_for(len).ok_or_else(|| bad_pointer(payload, len))?;
     let block = payload - TAG_BYTES;
-    arena.write(block, tag(false, class))?;
-    let head: u64 = arena.read(free_list(class))?;
-    arena.write(payload, head)?;
-    arena.write(free_list(class), payload)
+    g.put(block, tag(false, class))?;
+    let head: u64 = g.get(free_list(class))?;
+    g.put(payload, head)?;
+    g.put(free_list(class), payload)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! The heap's bytes: a region's mapping (or anonymous shared memory), with every access bounds-
-//! and alignment-checked, so that a corrupt or hostile pointer stored in a region gives an error,
-//! never a wild access.
+//! The heap's bytes: a region's mapping (read-only: a region heap's holders write through the
+//! kernel) or anonymous shared memory, with every access bounds- and alignment-checked, so that a
+//! corrupt or hostile pointer stored in a region gives an error, never a wild access.
 //!
 //! Every access goes through [`region::Mapping`]'s copies and atomics, which are atomic accesses
 //! of aligned 8-byte words: other processes, and optimistic readers in this one
@@ -12,7 +12,6 @@ use crate::persistent::{self, Persistent};
 use region::Mapping;
 use std::io;
 use std::mem::{align_of, size_of};
-use std::sync::atomic::AtomicU64;
 
 /// The mapped bytes of one heap.
 #[derive(Debug)]
@@ -41,15 +40,9 @@ impl Arena {
         self.map.len() as u64
     }
 
-    /// Whether the arena may be written.
-    #[inline]
-    pub(crate) fn is_writable(&self) -> bool {
-        self.map.is_writable()
-    }
-
     /// The offset of `len` bytes at `offset`, aligned to `align`, or an error.
     #[inline]
-    fn at(&self, offset: u64, len: u64, align: usize) -> io::Result<usize> {
+    pub(crate) fn at(&self, offset: u64, len: u64, align: usize) -> io::Result<usize> {
         let end = offset
             .checked_add(len)
             .ok_or_else(|| bad_pointer(offset, len))?;
@@ -66,13 +59,6 @@ impl Arena {
         let mut value = persistent::zeroed::<T>();
         self.map.read(at, persistent::bytes_of_mut(&mut value))?;
         Ok(value)
-    }
-
-    /// Stores `value` at `offset`.
-    #[inline]
-    pub(crate) fn write<T: Persistent>(&self, offset: u64, value: T) -> io::Result<()> {
-        let at = self.at(offset, size_of::<T>() as u64, align_of::<T>())?;
-        self.map.write(at, persistent::bytes_of(&value))
     }
 
     /// Copies the `buf.len()` bytes at `offset` into `buf`.
@@ -141,25 +127,5 @@ impl Arena {
             }
         }
         Ok(true)
-    }
-
-    /// The 8-byte word at `offset`, for atomic access (writable arenas only).
-    #[inline]
-    pub(crate) fn atomic(&self, offset: u64) -> io::Result<&AtomicU64> {
-        self.map.atomic_u64(self.at(offset, 8, 8)?)
-    }
-
-    /// The 8-byte word at `offset`, loaded `Relaxed` (read-only arenas too; add a fence for
-    /// acquire order).
-    #[inline]
-    pub(crate) fn load(&self, offset: u64) -> io::Result<u64> {
-        self.map.load_u64(self.at(offset, 8, 8)?)
-    }
-
-    /// The address of the byte at `offset`: an identity for the word there (the lock's key in
-    /// this thread's list of held locks), never dereferenced.
-    pub(crate) fn addr(&self, offset: u64) -> io::Result<usize> {
-        let at = self.at(offset, 8, 8)?;
-        Ok(self.map.as_ptr() as usize + at)
     }
 }

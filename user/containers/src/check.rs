@@ -2,8 +2,8 @@
 //! list, and report what does not add up.
 
 use crate::alloc::{parse_tag, TAG_BYTES};
-use crate::header::{free_list, CLASSES, DATA_START, SIZE, TAKEOVERS, TOP};
-use crate::heap::Guard;
+use crate::guard::Guard;
+use crate::header::{free_list, CLASSES, DATA_START, SIZE, TOP};
 use std::collections::HashSet;
 use std::io;
 
@@ -20,7 +20,7 @@ pub struct HeapReport {
     pub used_bytes: u64,
     /// Free blocks (on the free lists).
     pub free_blocks: u64,
-    /// Lock takeovers from dead holders over the heap's life.
+    /// Lock takeovers from dead holders since the heap's volatile state was made.
     pub takeovers: u64,
     /// Every inconsistency, one line each; empty when the heap is sound.
     pub problems: Vec<String>,
@@ -29,18 +29,17 @@ pub struct HeapReport {
 impl Guard<'_> {
     /// Checks the heap's blocks and free lists.
     pub fn check(&self) -> io::Result<HeapReport> {
-        let a = &self.heap().arena;
-        let (size, top): (u64, u64) = (a.read(SIZE)?, a.read(TOP)?);
+        let (size, top): (u64, u64) = (self.get(SIZE)?, self.get(TOP)?);
         let mut r = HeapReport {
             size,
             carved: top.saturating_sub(DATA_START),
-            takeovers: a.read(TAKEOVERS)?,
+            takeovers: self.takeovers()?,
             ..HeapReport::default()
         };
         let mut free_seen = HashSet::new();
         let mut at = DATA_START;
         while at < top {
-            let Some((used, class)) = a.read(at).ok().and_then(parse_tag) else {
+            let Some((used, class)) = self.get(at).ok().and_then(parse_tag) else {
                 r.problems.push(format!(
                     "no block tag at {at:#x}: the block walk stops there"
                 ));
@@ -59,7 +58,7 @@ impl Guard<'_> {
                 .push(format!("the last block ends at {at:#x}, past top {top:#x}"));
         }
         for class in 0..CLASSES {
-            let mut p: u64 = a.read(free_list(class))?;
+            let mut p: u64 = self.get(free_list(class))?;
             while p != 0 {
                 if !free_seen.remove(&(p, class)) {
                     r.problems.push(format!(
@@ -69,7 +68,7 @@ impl Guard<'_> {
                     break;
                 }
                 r.free_blocks += 1;
-                p = a.read(p)?;
+                p = self.get(p)?;
             }
         }
         for (p, class) in free_seen {

@@ -6,8 +6,8 @@
 //! copied out ([`Guard::read_foreign`]), never lent as a slice.
 
 use crate::arena::bad_pointer;
+use crate::guard::Guard;
 use crate::header::{foreign_name, FOREIGN_NAME, FOREIGN_SLOTS};
-use crate::heap::Guard;
 use crate::persistent::GlobalPtr;
 use region::Access;
 use std::io;
@@ -51,9 +51,7 @@ impl Guard<'_> {
             )
         })?;
         // The name is written before anything can point through the index, and commits with it.
-        self.heap
-            .arena
-            .write_bytes(foreign_name(index), name.as_bytes())?;
+        self.put_bytes(foreign_name(index), name.as_bytes())?;
         Ok(index)
     }
 
@@ -66,9 +64,7 @@ impl Guard<'_> {
             ));
         }
         let mut field = [0u8; FOREIGN_NAME as usize];
-        self.heap
-            .arena
-            .read_bytes(foreign_name(index), &mut field)?;
+        self.get_bytes(foreign_name(index), &mut field)?;
         Ok(name_in(&field).map(str::to_string))
     }
 
@@ -78,7 +74,7 @@ impl Guard<'_> {
     /// holds unspecified bytes, as [`region::Mapping::read`] says.
     pub fn read_foreign(&self, p: GlobalPtr, buf: &mut [u8]) -> io::Result<()> {
         if p.index() == 0 {
-            return self.heap.arena.read_bytes(p.offset(), buf);
+            return self.get_bytes(p.offset(), buf);
         }
         let name = self.linked_region(p.index())?.ok_or_else(|| {
             io::Error::new(

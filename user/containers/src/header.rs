@@ -3,45 +3,39 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic "RGNHEAP1"
-//!      8     4  version (1)
+//!      8     4  version (2)
 //!     12     4  reserved
 //!     16     8  size: bytes the heap manages (the region's size when it was formatted)
-//!     24     8  lock: the heap lock word (0: free; else holder's thread id << 32 | its stamp)
+//!     24     8  reserved (format 1: the lock word)
 //!     32     8  top: offset of the first never-allocated byte
 //!     40     8  root: offset of the root object (0: none)
-//!     48     8  takeovers: how often the lock was taken from a dead holder
-//!     56     8  changes: bumped by every lock holder before it releases (readers without the
-//!                 lock check it did not move)
-//!     64     8  synced: the `changes` count the last group commit covered (a hint for live
-//!                 processes: it is written after that PMSYNC, so it is never in its snapshot)
-//!     72     8  synced_epoch: the epoch that commit returned
-//!     80    48  reserved
+//!     48    80  reserved (format 1: takeovers, changes, synced, synced epoch)
 //!    128   256  free: 32 free-list heads, one per size class (block of 2^class bytes)
 //!    384   960  foreign: 15 region names of 64 bytes (NUL padded); index i+1 of a GlobalPtr
 //!   4096        first block
 //! ```
 //!
+//! Format 2 keeps nothing volatile here: the lock, the change counter, the commit marks and the
+//! takeover count are in the region's volatile page (see `volatile`), so taking the lock or
+//! counting a change dirties no persistent line. Format 1 heaps are refused with a message.
+//!
 //! Every field is changed only under the lock, and each change publishes with one aligned
 //! 8-byte store, so a holder that dies at any instant leaves a usable heap (at worst one leaked
-//! block). A PMSYNC taken under the lock (`Heap::commit`) captures the heap between operations.
+//! block); in a region heap a holder's stores reach the region only in whole flushes. A commit
+//! made under the lock (`Heap::commit`) captures the heap between operations.
 
 /// "RGNHEAP1", little-endian.
 pub const HEAP_MAGIC: u64 = u64::from_le_bytes(*b"RGNHEAP1");
-/// Heap layout version.
-pub const HEAP_VERSION: u32 = 1;
+/// Heap layout version (2: the volatile state moved to the region's volatile page).
+pub const HEAP_VERSION: u32 = 2;
 /// Offset of the first block: the header takes one page.
 pub const DATA_START: u64 = 4096;
 
 pub(crate) const MAGIC: u64 = 0;
 pub(crate) const VERSION: u64 = 8;
 pub(crate) const SIZE: u64 = 16;
-pub(crate) const LOCK: u64 = 24;
 pub(crate) const TOP: u64 = 32;
 pub(crate) const ROOT: u64 = 40;
-pub(crate) const TAKEOVERS: u64 = 48;
-pub(crate) const CHANGES: u64 = 56;
-pub(crate) const SYNCED: u64 = 64;
-pub(crate) const SYNCED_EPOCH: u64 = 72;
 pub(crate) const FREE_LISTS: u64 = 128;
 /// Size classes: blocks of 2^class bytes, class < `CLASSES`.
 pub(crate) const CLASSES: u32 = 32;

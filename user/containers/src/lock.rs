@@ -1,26 +1,27 @@
-//! The heap lock: one 8-byte word in the region, shared by every process that maps it.
+//! The heap lock: one 8-byte word in the heap's volatile page (see `volatile`), shared by every
+//! process that has the heap open.
 //!
-//! Region mappings are not page-cache pages, so shared futexes cannot wait on them; the lock
-//! spins, then yields the CPU (for a long while: a sleep costs a whole tick on kernels without
-//! high-resolution timers), then sleeps in short steps. It survives the death of its holder: the word
-//! holds the holder's thread id and a stamp made from the boot time and the thread's start time
-//! (`/proc`). A waiter that finds the word held by a thread that no longer exists, or by a thread
-//! of another boot (a power cut leaves the word held in the committed snapshot), takes the lock
-//! over and says so. So does a thread that finds its own word there without having taken the
-//! lock: a machine resumed from a saved state runs the same boot again, with the same thread ids
-//! and start times, on persistent memory that a later run of it left held.
+//! A taker spins briefly, then sleeps on a futex word beside the lock (the volatile page is
+//! DRAM, so shared futexes work there; where they do not, it polls). Waiters count themselves,
+//! so a release with nobody waiting is one atomic store, and wakes one sleeper otherwise. The
+//! lock survives the death of its holder: the word holds the holder's thread id and a stamp made
+//! from the boot time and the thread's start time (`/proc`). A waiter that finds the word held by
+//! a thread that no longer exists takes the lock over and says so. So does a thread that finds
+//! its own word there without having taken the lock (a machine resumed from a saved state runs
+//! the same boot again, with the same thread ids and start times). A thread works out its id and
+//! word once and caches them; a child process forgets its parent's (a `pthread_atfork` handler),
+//! so no lock costs a `gettid`.
 
+use crate::volatile::{Volatile, LOCK, WAITERS};
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering::*};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::{Once, OnceLock};
+use std::time::{Duration, Instant};
 
-/// Spins before the first look at whether the holder is alive, and between later looks.
-const SPINS_BEFORE_CHECK: u32 = 64;
-const SPINS_BETWEEN_CHECKS: u32 = 2048;
-/// Busy spins before yielding the CPU, and spins (busy or yielding) before sleeping.
-const SPINS_BEFORE_YIELD: u32 = 16;
-const YIELDS_BEFORE_SLEEP: u32 = 20_000;
+/// Spins before the first look at whether the holder is alive, and before sleeping.
+const SPINS: u32 = 100;
+/// The longest sleep between looks at whether the holder is alive.
+const DEAD_CHECK_EVERY: Duration = Duration::from_millis(10);
 
 /// The boot time in seconds (`btime` of `/proc/stat`), read once.
 fn boot_time() -> u64 {
@@ -61,21 +62,35 @@ fn word_of(tid: u32) -> Option<u64> {
 }
 
 thread_local! {
-    /// This thread's id and lock word, once worked out. A forked child inherits its parent's
-    /// copy, so the id is checked on every use.
-    static MY_WORD: std::cell::Cell<(u32, u64)> = const { std::cell::Cell::new((0, 0)) };
+    /// This thread's fork generation, id and lock word, once worked out (id 0: not yet).
+    static ME: std::cell::Cell<(u64, u32, u64)> = const { std::cell::Cell::new((0, 0, 0)) };
     /// The lock words this thread holds: its id and each word's address (a forked child's copy
     /// names its parent, so the id is part of the key).
     static HELD: std::cell::RefCell<Vec<(u32, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn current_tid() -> u32 {
-    rustix::thread::gettid().as_raw_nonzero().get() as u32
+/// Forks this process has gone through (counted in each child by a `pthread_atfork` handler):
+/// a cached id of another generation is a parent's.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+static ATFORK: Once = Once::new();
+/// Whether the handler is registered, so cached ids can be trusted.
+static CACHING: AtomicBool = AtomicBool::new(false);
+
+extern "C" {
+    fn pthread_atfork(
+        prepare: Option<unsafe extern "C" fn()>,
+        parent: Option<unsafe extern "C" fn()>,
+        child: Option<unsafe extern "C" fn()>,
+    ) -> std::ffi::c_int;
 }
 
-/// The address of lock `word`: its identity in `HELD`.
-pub(crate) fn addr(word: &AtomicU64) -> usize {
-    word as *const AtomicU64 as usize
+/// Runs in the child of every fork: the cached ids are the parent's.
+unsafe extern "C" fn forked() {
+    FORKS.fetch_add(1, Relaxed);
+}
+
+fn current_tid() -> u32 {
+    rustix::thread::gettid().as_raw_nonzero().get() as u32
 }
 
 /// Whether thread `tid` (the caller) took the lock at address `addr` and has not released it.
@@ -94,18 +109,28 @@ pub(crate) fn is_stale(addr: usize, value: u64) -> bool {
     holder_is_gone(value)
 }
 
-/// This thread's id and lock word (one `gettid` a call).
+/// This thread's id and lock word: worked out on the first call in a thread (and again in a
+/// forked child), cached after.
 fn me() -> (u32, u64) {
-    let tid = current_tid();
-    MY_WORD.with(|cached| {
-        let (id, word) = cached.get();
-        if id == tid {
-            return (tid, word);
+    ATFORK.call_once(|| {
+        // SAFETY: registers a handler that only bumps an atomic, which is async-signal-safe as
+        // a child handler must be.
+        if unsafe { pthread_atfork(None, None, Some(forked)) } == 0 {
+            CACHING.store(true, Relaxed);
         }
+    });
+    let generation = FORKS.load(Relaxed);
+    ME.with(|cached| {
+        let (seen, id, word) = cached.get();
+        // Without the handler a child could not tell its parent's id from its own: no caching.
+        if id != 0 && seen == generation && CACHING.load(Relaxed) {
+            return (id, word);
+        }
+        let tid = current_tid();
         // Without /proc a thread still gets a distinct, non-zero word; only the dead-holder
         // check needs /proc.
         let word = word_of(tid).unwrap_or(u64::from(tid) << 32);
-        cached.set((tid, word));
+        cached.set((generation, tid, word));
         (tid, word)
     })
 }
@@ -136,17 +161,21 @@ pub enum Acquired {
     TakenOver,
 }
 
-/// Takes the lock `word`.
-pub(crate) fn acquire(word: &AtomicU64) -> io::Result<Acquired> {
+/// Takes the heap lock in `vol`.
+pub(crate) fn acquire(vol: &Volatile) -> io::Result<Acquired> {
     let (tid, mine) = me();
-    let acquired = take(word, tid, mine)?;
-    HELD.with(|held| held.borrow_mut().push((tid, addr(word))));
+    let word = vol.word(LOCK)?;
+    let acquired = take(vol, word, tid, mine)?;
+    HELD.with(|held| held.borrow_mut().push((tid, vol.addr(LOCK))));
     Ok(acquired)
 }
 
-/// Takes the lock `word` for thread `tid`, whose lock word is `mine`.
-fn take(word: &AtomicU64, tid: u32, mine: u64) -> io::Result<Acquired> {
+/// Takes the lock `word` (in `vol`) for thread `tid`, whose lock word is `mine`.
+fn take(vol: &Volatile, word: &AtomicU64, tid: u32, mine: u64) -> io::Result<Acquired> {
+    let waiters = vol.word(WAITERS)?;
     let mut spins: u32 = 0;
+    let mut rounds: u32 = 0;
+    let mut next_check: Option<Instant> = None;
     loop {
         let cur = word.load(Acquire);
         if cur == 0 {
@@ -154,7 +183,7 @@ fn take(word: &AtomicU64, tid: u32, mine: u64) -> io::Result<Acquired> {
                 return Ok(Acquired::Free);
             }
         } else if cur == mine {
-            if held_by(tid, addr(word)) {
+            if held_by(tid, vol.addr(LOCK)) {
                 return Err(io::Error::new(
                     io::ErrorKind::WouldBlock,
                     "heap lock: this thread holds it already",
@@ -164,31 +193,45 @@ fn take(word: &AtomicU64, tid: u32, mine: u64) -> io::Result<Acquired> {
             if word.compare_exchange(cur, mine, Acquire, Relaxed).is_ok() {
                 return Ok(Acquired::TakenOver);
             }
-        } else if (spins == SPINS_BEFORE_CHECK || spins.is_multiple_of(SPINS_BETWEEN_CHECKS))
-            && holder_is_gone(cur)
-            && word.compare_exchange(cur, mine, Acquire, Relaxed).is_ok()
-        {
-            return Ok(Acquired::TakenOver);
+        } else if spins >= SPINS && next_check.is_none_or(|at| Instant::now() >= at) {
+            next_check = Some(Instant::now() + DEAD_CHECK_EVERY);
+            if holder_is_gone(cur) && word.compare_exchange(cur, mine, Acquire, Relaxed).is_ok() {
+                return Ok(Acquired::TakenOver);
+            }
         }
-        spins = spins.wrapping_add(1);
-        if spins < SPINS_BEFORE_YIELD {
+        if spins < SPINS {
+            spins += 1;
             std::hint::spin_loop();
-        } else if spins < YIELDS_BEFORE_SLEEP {
-            // Let the holder run: with more processes than CPUs it may be waiting for one.
-            std::thread::yield_now();
-        } else {
-            // A holder that keeps the lock this long is slow or stuck; stop burning a CPU. (A
-            // kernel without high-resolution timers rounds this up to a tick.)
-            std::thread::sleep(Duration::from_micros(200));
+            continue;
         }
+        // Sleep until a release. Counted first, then the lock looked at again: a release that
+        // frees the word after this look sees the count and bumps the wake word, so the wait
+        // returns at once (both sides are sequentially consistent).
+        waiters.fetch_add(1, SeqCst);
+        let seen = vol.wake_seq()?;
+        if word.load(SeqCst) != 0 {
+            vol.wait(seen, DEAD_CHECK_EVERY, rounds);
+            rounds = rounds.saturating_add(1);
+        }
+        waiters.fetch_sub(1, SeqCst);
     }
 }
 
-/// Releases the lock `word`, held by this thread.
-pub(crate) fn release(word: &AtomicU64) {
-    let key = (current_tid(), addr(word));
+/// Releases the heap lock in `vol`, held by this thread; wakes a waiter if there is one.
+pub(crate) fn release(vol: &Volatile) {
+    let key = (me().0, vol.addr(LOCK));
     HELD.with(|held| held.borrow_mut().retain(|k| *k != key));
-    word.store(0, Release);
+    let Ok(word) = vol.word(LOCK) else { return };
+    // A swap, not a store: sequentially consistent with the waiters' count below.
+    word.swap(0, SeqCst);
+    if vol.load(WAITERS).is_ok_and(|n| n > 0) {
+        vol.wake_one();
+    }
+}
+
+/// Whether any thread waits for the heap lock in `vol`.
+pub(crate) fn has_waiters(vol: &Volatile) -> bool {
+    vol.load(WAITERS).is_ok_and(|n| n > 0)
 }
 
 #[cfg(test)]
@@ -213,52 +256,74 @@ mod tests {
 
     #[test]
     fn a_dead_threads_lock_is_taken_over() {
-        let word = AtomicU64::new(0);
+        let vol = Volatile::anonymous().expect("page");
+        let word = vol.word(LOCK).expect("word");
         let dead = std::thread::spawn(my_word).join().expect("thread ran");
         word.store(dead, Relaxed);
-        assert_eq!(acquire(&word).expect("acquired"), Acquired::TakenOver);
+        assert_eq!(acquire(&vol).expect("acquired"), Acquired::TakenOver);
         assert_eq!(word.load(Relaxed), my_word());
-        assert!(acquire(&word).is_err(), "no recursive locking");
-        release(&word);
-        assert_eq!(acquire(&word).expect("acquired"), Acquired::Free);
+        assert!(acquire(&vol).is_err(), "no recursive locking");
+        release(&vol);
+        assert_eq!(acquire(&vol).expect("acquired"), Acquired::Free);
+        release(&vol);
     }
 
     #[test]
     fn its_own_word_that_this_thread_never_took_is_taken_over() {
         // What a machine resumed from a saved state finds: the same thread, the same start time,
         // and the lock held under its name by a later run of the same boot.
-        let word = AtomicU64::new(my_word());
-        assert!(is_stale(addr(&word), my_word()));
-        assert_eq!(acquire(&word).expect("acquired"), Acquired::TakenOver);
-        assert!(!is_stale(addr(&word), my_word()), "held now");
-        assert!(acquire(&word).is_err(), "no recursive locking");
-        release(&word);
-        assert_eq!(acquire(&word).expect("acquired"), Acquired::Free);
-        release(&word);
+        let vol = Volatile::anonymous().expect("page");
+        vol.word(LOCK).expect("word").store(my_word(), Relaxed);
+        assert!(is_stale(vol.addr(LOCK), my_word()));
+        assert_eq!(acquire(&vol).expect("acquired"), Acquired::TakenOver);
+        assert!(!is_stale(vol.addr(LOCK), my_word()), "held now");
+        assert!(acquire(&vol).is_err(), "no recursive locking");
+        release(&vol);
+        assert_eq!(acquire(&vol).expect("acquired"), Acquired::Free);
+        release(&vol);
     }
 
     #[test]
-    fn threads_exclude_each_other() {
-        let word = std::sync::Arc::new(AtomicU64::new(0));
-        let counter = std::sync::Arc::new(AtomicU64::new(0));
-        let workers: Vec<_> = (0..4)
-            .map(|_| {
-                let (word, counter) = (word.clone(), counter.clone());
-                std::thread::spawn(move || {
-                    for _ in 0..500 {
-                        acquire(&word).expect("acquired");
+    fn threads_exclude_each_other_and_sleepers_are_woken() {
+        let vol = Volatile::anonymous().expect("page");
+        let counter = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for i in 0..500 {
+                        acquire(&vol).expect("acquired");
                         // A non-atomic read-modify-write: lost updates if exclusion failed.
                         let v = counter.load(Relaxed);
-                        std::hint::spin_loop();
+                        if i % 50 == 0 {
+                            // Hold it long enough for the others to go to sleep.
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
                         counter.store(v + 1, Relaxed);
-                        release(&word);
+                        release(&vol);
                     }
-                })
-            })
-            .collect();
-        for w in workers {
-            w.join().expect("worker ran");
-        }
+                });
+            }
+        });
         assert_eq!(counter.load(Relaxed), 2000);
+        assert!(!has_waiters(&vol), "every waiter counted itself out");
+    }
+
+    #[test]
+    fn a_forked_child_has_its_own_word() {
+        let parent = my_word();
+        // SAFETY: the child computes its word and leaves with `_exit`.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            let child = my_word();
+            let ok = child != parent && child >> 32 == u64::from(current_tid());
+            // SAFETY: leaving the forked child without running the parent's destructors.
+            unsafe { libc::_exit(i32::from(!ok)) };
+        }
+        let mut status = 0;
+        // SAFETY: reaping our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert_eq!(status, 0, "the child's word names the child");
+        assert_eq!(my_word(), parent);
     }
 }

@@ -8,6 +8,15 @@ fn heap() -> Heap {
     Heap::in_memory(1 << 20).expect("heap")
 }
 
+/// A heap of `size` bytes of each kind: stores straight into memory, and through a write set
+/// (the write path of a region heap).
+fn both(size: usize) -> [Heap; 2] {
+    [
+        Heap::in_memory(size).expect("heap"),
+        Heap::in_memory_logged(size).expect("logged heap"),
+    ]
+}
+
 fn assert_sound(g: &Guard<'_>) -> HeapReport {
     let r = g.check().expect("check ran");
     assert!(r.problems.is_empty(), "{:?}", r.problems);
@@ -116,7 +125,12 @@ fn the_root_survives_reopening_the_lock() {
 
 #[test]
 fn vectors_grow_pop_and_index() {
-    let heap = heap();
+    for heap in both(1 << 20) {
+        vector_ops(&heap);
+    }
+}
+
+fn vector_ops(heap: &Heap) {
     let mut g = heap.lock().expect("lock");
     let v = PVec::<u64>::new(&mut g).expect("vec");
     assert!(v.is_empty(&g).expect("len"));
@@ -139,7 +153,12 @@ fn vectors_grow_pop_and_index() {
 
 #[test]
 fn the_hash_map_matches_a_model_through_growth_replacement_and_removal() {
-    let heap = Heap::in_memory(8 << 20).expect("heap");
+    for heap in both(8 << 20) {
+        map_model(&heap);
+    }
+}
+
+fn map_model(heap: &Heap) {
     let mut g = heap.lock().expect("lock");
     let map = PHashMap::new(&mut g, 4).expect("map");
     let mut model = BTreeMap::new();
@@ -149,13 +168,20 @@ fn the_hash_map_matches_a_model_through_growth_replacement_and_removal() {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let key = format!("k{}", (seed >> 33) % 700).into_bytes();
+        if step % 97 == 0 {
+            // Flush and take the lock again now and then: the rest comes from the heap's bytes.
+            drop(g);
+            g = heap.lock().expect("lock");
+        }
         match step % 5 {
             0 => assert_eq!(
                 map.remove(&mut g, &key).expect("remove"),
                 model.remove(&key).is_some()
             ),
             _ => {
-                let value = format!("v{step}-{}", "x".repeat((seed % 50) as usize)).into_bytes();
+                // Lengths repeat, so some replacements happen in place.
+                let value =
+                    format!("v{}-{}", step % 7, "x".repeat((seed % 5) as usize)).into_bytes();
                 let replaced = map.insert(&mut g, &key, &value).expect("insert");
                 assert_eq!(replaced, model.insert(key, value).is_some());
             }
@@ -287,7 +313,12 @@ fn foreign_pointers_need_a_device_and_a_linked_region() {
 
 #[test]
 fn optimistic_readers_never_see_a_half_done_change() {
-    let heap = Heap::in_memory(1 << 20).expect("heap");
+    for heap in both(1 << 20) {
+        half_done(&heap);
+    }
+}
+
+fn half_done(heap: &Heap) {
     let block = {
         let mut g = heap.lock().expect("lock");
         let p = g.alloc_bytes(4096).expect("alloc");
@@ -329,10 +360,15 @@ fn optimistic_readers_never_see_a_half_done_change() {
 
 #[test]
 fn optimistic_map_reads_race_with_inserts_removals_and_growth() {
+    for heap in both(8 << 20) {
+        map_race(&heap);
+    }
+}
+
+fn map_race(heap: &Heap) {
     // Readers follow links that a writer in another thread is changing, freeing and reusing (a
     // small table that grows): every access is an atomic copy, so the races are sound, and the
     // results that count are whole.
-    let heap = Heap::in_memory(8 << 20).expect("heap");
     let map = PHashMap::new(&mut heap.lock().expect("lock"), 2).expect("map");
     let key = |k: u64| format!("key-{k}").into_bytes();
     let value = |k: u64| format!("value-{k}-{}", "v".repeat((k % 37) as usize)).into_bytes();
@@ -368,42 +404,60 @@ fn optimistic_map_reads_race_with_inserts_removals_and_growth() {
 
 #[test]
 fn a_group_commit_covers_every_change_released_before_it() {
-    let heap = heap();
-    let first = heap.lock().expect("lock").release();
-    let second = heap.lock().expect("lock").release();
-    assert_eq!(second, first + 1, "releases are numbered");
-    // One PMSYNC covers both releases; the second commit finds it done.
+    for heap in both(1 << 20) {
+        group_commit(&heap);
+    }
+}
+
+fn group_commit(heap: &Heap) {
+    let p = heap.lock().expect("lock").alloc(0u64).expect("alloc");
+    let change = |v: u64| {
+        let mut g = heap.lock().expect("lock");
+        g.write(p, v).expect("write");
+        g.release().expect("released")
+    };
+    let first = change(1);
+    let second = change(2);
+    assert!(second > first, "releases are numbered");
+    // One commit covers both releases; the second commit finds it done.
     let epoch = heap.commit_through(first).expect("commit");
     assert_eq!(epoch, 1);
     assert_eq!(
         heap.commit_through(second).expect("covered"),
         1,
-        "no second PMSYNC"
+        "no second commit"
     );
     // A change released after that commit needs one of its own.
-    let third = heap.lock().expect("lock").release();
+    let third = change(3);
     assert_eq!(heap.commit_through(third).expect("commit"), 2);
-    // Threads committing at once: every commit returns, and the PMSYNC count stays at or below
-    // the commit count (it never takes more than one each).
+    // Threads committing at once: every commit returns, and the commit count stays at or below
+    // the commit calls (it never takes more than one each).
     std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| {
                 for _ in 0..200 {
                     let mut g = heap.lock().expect("lock");
                     g.alloc(1u64).expect("alloc");
-                    let change = g.release();
+                    let change = g.release().expect("released");
                     heap.commit_through(change).expect("commit");
                 }
             });
         }
     });
-    let pmsyncs = heap.commit().expect("commit") - 3;
-    assert!(pmsyncs <= 800, "{pmsyncs} PMSYNCs for 800 commits");
+    let commits = heap.commit().expect("commit") - 3;
+    assert!(commits <= 800, "{commits} commits for 800 commit calls");
 }
 
 #[test]
 fn readers_go_on_past_a_dead_holders_lock_without_taking_it() {
-    let heap = heap();
+    for heap in both(1 << 20) {
+        past_the_dead(&heap);
+    }
+}
+
+fn past_the_dead(heap: &Heap) {
+    use crate::volatile::{CHANGES, LOCK};
+    use std::sync::atomic::Ordering::Relaxed;
     let p = {
         let mut g = heap.lock().expect("lock");
         g.alloc(42u64).expect("alloc")
@@ -411,13 +465,164 @@ fn readers_go_on_past_a_dead_holders_lock_without_taking_it() {
     let dead = std::thread::spawn(crate::lock::my_word)
         .join()
         .expect("thread ran");
-    let word = heap.arena.atomic(crate::header::LOCK).expect("lock word");
-    word.store(dead, std::sync::atomic::Ordering::Relaxed);
+    // What a holder leaves that dies writing: the lock word, and the change count odd.
+    let word = heap.vol.word(LOCK).expect("lock word");
+    word.store(dead, Relaxed);
+    let changes = heap.vol.word(CHANGES).expect("change count");
+    changes.fetch_add(1, Relaxed);
     assert_eq!(heap.read(|g| g.read(p)).expect("read"), 42);
+    assert_eq!(word.load(Relaxed), dead, "a reader takes nothing over");
+    let g = heap.lock().expect("a writer takes it over");
+    assert!(g.took_over());
+    assert_eq!(g.takeovers().expect("takeovers"), 1);
     assert_eq!(
-        word.load(std::sync::atomic::Ordering::Relaxed),
-        dead,
-        "a reader takes nothing over"
+        changes.load(Relaxed) % 2,
+        u64::from(!heap.logged()),
+        "the taker's parity: odd while a direct holder writes, even otherwise"
     );
-    assert!(heap.lock().expect("a writer takes it over").took_over());
+}
+
+#[test]
+fn a_holder_reads_its_own_stores_and_others_see_them_after_release() {
+    let heap = Heap::in_memory_logged(1 << 20).expect("heap");
+    let p = {
+        let mut g = heap.lock().expect("lock");
+        let p = g.alloc_bytes(200).expect("alloc");
+        g.write_bytes(p, &[1; 200]).expect("bytes");
+        p
+    };
+    let seen = |at: u64| {
+        heap.read(|g| {
+            let mut b = [0u8; 1];
+            g.read_bytes(PPtr::from_offset(p.offset() + at), &mut b)?;
+            Ok(b[0])
+        })
+        .expect("read")
+    };
+    let mut g = heap.lock().expect("lock");
+    g.write_bytes(PPtr::from_offset(p.offset() + 50), &[2; 100])
+        .expect("bytes");
+    let mut mine = [0u8; 200];
+    g.read_bytes(p, &mut mine).expect("bytes");
+    assert_eq!((mine[49], mine[50], mine[149], mine[150]), (1, 2, 2, 1));
+    assert!(g.eq_bytes(p.offset() + 50, &[2; 100]).expect("compare"));
+    // Another thread's optimistic read runs while the lock is held and sees the heap's bytes,
+    // without this holder's stores.
+    std::thread::scope(|s| {
+        s.spawn(|| assert_eq!(seen(60), 1, "not flushed yet"));
+    });
+    let before = heap.write_stats();
+    g.flush().expect("flushed");
+    assert_eq!(seen(60), 2, "flushed");
+    let after = heap.write_stats();
+    assert_eq!(
+        (after.writes - before.writes, after.ranges - before.ranges),
+        (1, 1)
+    );
+    assert_eq!(after.bytes - before.bytes, 100);
+    g.write(p.cast::<u64>(), 7).expect("word");
+    drop(g);
+    assert_eq!(seen(0), 7, "a drop flushes");
+}
+
+#[test]
+fn a_write_set_bigger_than_one_call_is_flushed_in_pieces() {
+    let heap = Heap::in_memory_logged(8 << 20).expect("heap");
+    let mut g = heap.lock().expect("lock");
+    let big = g.alloc_bytes(3 << 20).expect("alloc");
+    let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8).collect();
+    g.write_bytes(big, &data).expect("bytes");
+    // Scattered small stores (on a block whose zeroing is flushed already): more ranges than
+    // one call takes.
+    let small = g.alloc_bytes(600 * 128).expect("alloc");
+    g.flush().expect("flushed");
+    for i in 0..600u64 {
+        g.write(PPtr::<u64>::from_offset(small.offset() + i * 128), i)
+            .expect("word");
+    }
+    let mut back = vec![0u8; data.len()];
+    g.read_bytes(big, &mut back).expect("bytes");
+    assert!(back == data, "the holder sees every store");
+    let epoch = g.commit().expect("commit");
+    let stats = heap.write_stats();
+    assert_eq!(stats.commits, 1, "only the last call commits");
+    assert!(stats.writes >= 5, "{stats:?}");
+    assert!(stats.ranges >= 600, "{stats:?}");
+    drop(g);
+    let back = heap
+        .read(|g| {
+            let mut b = vec![0u8; data.len()];
+            g.read_bytes(big, &mut b)?;
+            let last = g.read(PPtr::<u64>::from_offset(small.offset() + 599 * 128))?;
+            Ok((b, last))
+        })
+        .expect("read");
+    assert!(back.0 == data);
+    assert_eq!(back.1, 599);
+    assert_eq!(epoch, 1);
+}
+
+#[test]
+fn a_replacement_of_the_same_length_writes_only_its_changed_lines() {
+    let heap = Heap::in_memory_logged(4 << 20).expect("heap");
+    let map = {
+        let mut g = heap.lock().expect("lock");
+        let map = PHashMap::new(&mut g, 1024).expect("map");
+        for k in 0..1000u32 {
+            map.insert(&mut g, format!("key-{k:06}").as_bytes(), &[k as u8; 100])
+                .expect("insert");
+        }
+        g.commit().expect("commit");
+        map
+    };
+    let before = heap.write_stats();
+    let mut g = heap.lock().expect("lock");
+    let value: Vec<u8> = (0..100u8).map(|i| i.wrapping_mul(31)).collect();
+    assert!(map.insert(&mut g, b"key-000123", &value).expect("put"));
+    g.commit().expect("commit");
+    drop(g);
+    let put = heap.write_stats();
+    let (ranges, lines) = (put.ranges - before.ranges, put.lines - before.lines);
+    assert_eq!(
+        (put.writes - before.writes, put.commits - before.commits),
+        (1, 1)
+    );
+    assert_eq!(ranges, 1, "the value's bytes only");
+    assert!((2..=3).contains(&lines), "{lines} lines for 100 bytes");
+    assert_eq!(
+        heap.read(|g| map.get(g, b"key-000123")).expect("get"),
+        Some(value.clone())
+    );
+    // The same value again changes no line: nothing to write, the commit alone.
+    let mut g = heap.lock().expect("lock");
+    map.insert(&mut g, b"key-000123", &value).expect("put");
+    g.commit().expect("commit");
+    drop(g);
+    let again = heap.write_stats();
+    assert_eq!((again.writes, again.commits), (put.writes, put.commits + 1));
+    // A new key: its node, the chain head, the count and the allocator's word.
+    let mut g = heap.lock().expect("lock");
+    map.insert(&mut g, b"new-00-0000001", &value)
+        .expect("insert");
+    g.commit().expect("commit");
+    drop(g);
+    let insert = heap.write_stats();
+    let (ranges, lines) = (insert.ranges - again.ranges, insert.lines - again.lines);
+    assert!(
+        ranges <= 5 && lines <= 7,
+        "{ranges} ranges, {lines} lines for an insert"
+    );
+    let g = heap.lock().expect("lock");
+    assert!(g.check().expect("check").problems.is_empty());
+}
+
+#[test]
+fn changes_need_the_lock() {
+    let heap = Heap::in_memory_logged(1 << 20).expect("heap");
+    let p = heap.lock().expect("lock").alloc(5u64).expect("alloc");
+    let e = heap
+        .read(|g| g.put(p.offset(), 6u64))
+        .expect_err("an optimistic reader changes nothing");
+    assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+    assert!(e.to_string().contains("needs the heap lock"), "{e}");
 }

@@ -6,7 +6,7 @@
 //! the vector as it was before or after the operation (and at worst one leaked buffer).
 
 use crate::arena::bad_pointer;
-use crate::heap::Guard;
+use crate::guard::Guard;
 use crate::persistent::{PPtr, Persistent};
 use std::io;
 use std::marker::PhantomData;

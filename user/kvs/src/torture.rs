@@ -52,7 +52,9 @@ pub fn last_seq(kvs: &Kvs, writer: u32) -> io::Result<u64> {
 }
 
 /// Puts forever (or `limit` times), continuing after the stored last put; calls `report(seq,
-/// epoch)` after each commit.
+/// epoch)` after each commit. Odd puts commit under the lock (the changes written and committed
+/// by one `REGION_IOC_WRITE`), even ones after it (written by the release, committed by a group
+/// commit), so power cuts land in both paths.
 pub fn write(
     kvs: &Kvs,
     writer: u32,
@@ -67,7 +69,13 @@ pub fn write(
         let mut g = kvs.lock()?;
         g.put(&slot_key(writer, seq % SLOTS), &value_of(writer, seq))?;
         g.put(&last_key(writer), seq.to_string().as_bytes())?;
-        let epoch = g.commit_after()?;
+        let epoch = if seq % 2 == 1 {
+            let epoch = g.commit()?;
+            g.release()?;
+            epoch
+        } else {
+            g.commit_after()?
+        };
         report(seq, epoch);
     }
     Ok(())

@@ -22,6 +22,10 @@
  *     uint64_t epoch;
  *     region_pmsync(fd, &epoch);             (durable now, all or nothing)
  *
+ * Small updates need no mapping: region_write() has the kernel write (and log) a list of ranges
+ * and optionally commit them, in one system call; region_map_volatile() maps the region's DRAM
+ * page for lock words and counters that must never be committed.
+ *
  * Names are 1-63 bytes without '/'. A name of 64 bytes or more fails with ENAMETOOLONG before
  * any system call; any other bad name (empty, or with '/') is the kernel's to refuse (EINVAL).
  * A NULL name or NULL result pointer fails with EINVAL. The errors listed under each call are
@@ -141,7 +145,8 @@ int region_layout(int dev, const char *name, struct region_layout *layout);
 
 /*
  * region_counters - the device's counters since it was attached (lines written back, fences,
- * regions created and deleted, faults, PMSYNCs, pages written back, undo pages, unmap rounds).
+ * regions created and deleted, faults, PMSYNCs, pages written back, undo pages, unmap rounds,
+ * REGION_IOC_WRITE calls, logged lines, non-temporal lines).
  * Errors: EINVAL (@counters is NULL).
  */
 int region_counters(int dev, struct region_counters *counters);
@@ -179,6 +184,44 @@ int region_unmap(struct region_mapping *map);
  * Errors: ENOTTY if @region_fd is not a region file descriptor.
  */
 int region_pmsync(int region_fd, uint64_t *epoch);
+
+/*
+ * region_write - write bytes into the region @region_fd is open on through the kernel, in one
+ * system call: @count ranges at @ranges, each naming an @offset in the region and @len new bytes
+ * at user address @addr (struct region_write_range of <linux/region.h>; set @addr with
+ * (__u64)(uintptr_t)pointer). Before a touched 64-byte line is written, its committed contents
+ * are logged, so the bytes belong to the current epoch exactly as stores through a mapping do (a
+ * power cut before the next PMSYNC takes them back), without a page fault or a TLB shootdown.
+ * Every process that maps the region sees them when the call returns.
+ * @flags: 0, or REGION_WRITE_COMMIT to commit the region after the bytes are written (as
+ * region_pmsync() does: every process's stores with them).
+ * @epoch: unless NULL, gets the committed epoch (REGION_WRITE_COMMIT), else the epoch the bytes
+ * belong to (durable once a PMSYNC returns it or a later one).
+ * Errors: EBADF (@region_fd open read-only), EINVAL (@ranges NULL, @count 0, unknown @flags, a
+ * range past the region's end), E2BIG (more than REGION_WRITE_MAX_RANGES ranges or
+ * REGION_WRITE_MAX_BYTES bytes in all), ENOSPC (the undo area cannot hold the logged lines),
+ * EOVERFLOW (epochs used up), EIO (damaged region).
+ */
+int region_write(int region_fd, const struct region_write_range *ranges, unsigned int count,
+		 unsigned int flags, uint64_t *epoch);
+
+/*
+ * region_map_volatile - map the volatile page of the region @region_fd is open on:
+ * REGION_VOLATILE_SIZE bytes of DRAM (never persistent memory, never committed), zero when the
+ * region is first opened, shared by every process that has the region open, gone when the last
+ * one closes it. For lock words and counters; a shared futex word may live there. Mapped
+ * read-write if @writable is non-zero, which needs @region_fd open for writing, else read-only.
+ * Returns the page's address, or NULL with errno set: EACCES (@writable on a read-only
+ * descriptor), ENOMEM, ENODEV/ENOTTY (not a region descriptor). Unmap it with
+ * region_unmap_volatile().
+ */
+void *region_map_volatile(int region_fd, int writable);
+
+/*
+ * region_unmap_volatile - unmap a page from region_map_volatile(). Errors: EINVAL (@page NULL,
+ * or not a mapping).
+ */
+int region_unmap_volatile(void *page);
 
 /*
  * region_pmsync_all - a PMSYNC of every region this process has a file descriptor open on (each

@@ -43,6 +43,7 @@ int main(void)
 	char long_name[REGION_NAME_MAX + 1];
 	struct region_mapping map = { NULL, 0 };
 	struct region_stat *entries, st;
+	struct region_write_range range = { 0, 0, 0 };
 	int null_fd = open("/dev/null", O_RDONLY);
 
 	memset(long_name, 'x', REGION_NAME_MAX);
@@ -59,9 +60,15 @@ int main(void)
 	expect_errno("create on a closed descriptor", region_create(-1, "a", 4096, 0600), EBADF);
 	expect_errno("list on a closed descriptor", region_list_all(-1, &entries), EBADF);
 	expect_errno("pmsync on a closed descriptor", region_pmsync(-1, NULL), EBADF);
+	expect_errno("write of NULL ranges", region_write(-1, NULL, 1, 0, NULL), EINVAL);
+	expect_errno("write on a closed descriptor", region_write(-1, &range, 1, 0, NULL), EBADF);
+	expect_errno("volatile page of a closed descriptor",
+		     region_map_volatile(-1, 0) ? 0 : -1, EBADF);
+	expect_errno("unmap of no volatile page", region_unmap_volatile(NULL), EINVAL);
 	/* A descriptor that is not the device: the kernel says ENOTTY, through the library. */
 	expect_errno("fstat of /dev/null", region_fstat(null_fd, &st), ENOTTY);
 	expect_errno("pmsync of /dev/null", region_pmsync(null_fd, NULL), ENOTTY);
+	expect_errno("write to /dev/null", region_write(null_fd, &range, 1, 0, NULL), ENOTTY);
 	close(null_fd);
 	expect_text("region_strerror(ENOENT)", region_strerror(ENOENT), "no such region");
 	expect_text("region_strerror(EIO)", region_strerror(EIO), strerror(EIO));

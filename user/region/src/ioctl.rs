@@ -155,6 +155,37 @@ pub(crate) fn pmsync(fd: impl AsFd) -> Result<u64> {
     }
 }
 
+/// `REGION_IOC_WRITE` of `ranges` with `flags`; returns the epoch the kernel reports.
+///
+/// # Safety
+///
+/// Every range's `addr` must point to `len` bytes readable for the whole call (the kernel copies
+/// them in); the kernel only reads them.
+pub(crate) unsafe fn write(
+    fd: impl AsFd,
+    ranges: &[uapi::RegionWriteRange],
+    flags: u32,
+) -> Result<u64> {
+    let count = u32::try_from(ranges.len()).map_err(|_| rustix::io::Errno::TOOBIG)?;
+    let mut args = uapi::RegionWriteArgs {
+        ranges: ranges.as_ptr() as u64,
+        count,
+        flags,
+        epoch: 0,
+        reserved: [0; 2],
+    };
+    // SAFETY: REGION_IOC_WRITE reads and writes one `RegionWriteArgs`, reads `count` ranges at
+    // `ranges` (which points at that many) and the bytes each names (readable, by the caller's
+    // promise); it writes nothing else of this process.
+    unsafe {
+        ioctl(
+            fd,
+            Updater::<{ uapi::REGION_IOC_WRITE as Opcode }, _>::new(&mut args),
+        )?
+    };
+    Ok(args.epoch)
+}
+
 pub(crate) fn pmsync_all(fd: impl AsFd) -> Result<u64> {
     // SAFETY: REGION_IOC_PMSYNC_ALL writes one `u64`.
     unsafe {

@@ -21,6 +21,12 @@
 //! aligned 8-byte atomic one, so a copy that races with another process's stores gives
 //! unspecified bytes, never undefined behaviour. The [`Mapping`] documentation says why.
 //!
+//! Small updates need no mapping at all: [`Region::write`] hands the kernel a list of ranges
+//! that it writes into the region, logging each touched line's committed contents first, and
+//! optionally commits, all in one system call, without a page fault or a TLB shootdown. Lock
+//! words and counters that must never be committed go in the region's volatile page
+//! ([`Region::map_volatile`]): DRAM shared by every process that has the region open.
+//!
 //! Errors are [`std::io::Error`]s of the errno's kind whose message names the region
 //! ("region 'orders': Permission denied (os error 13)"); [`errno`] gives the kernel's errno.
 //! The module's semantics (what each errno means, the PMSYNC guarantee) are in the README and in
@@ -34,6 +40,13 @@ pub mod size;
 pub use error::{errno, RegionError};
 pub use mapping::Mapping;
 pub use region_uapi::{RegionCounters, RegionLayout, RegionStat};
+
+/// The most ranges one [`Region::write`] takes (more: `E2BIG`).
+pub const WRITE_MAX_RANGES: usize = uapi::REGION_WRITE_MAX_RANGES as usize;
+/// The most bytes, over all its ranges, one [`Region::write`] takes (more: `E2BIG`).
+pub const WRITE_MAX_BYTES: usize = uapi::REGION_WRITE_MAX_BYTES as usize;
+/// Bytes of a region's volatile page ([`Region::map_volatile`]).
+pub const VOLATILE_SIZE: usize = uapi::REGION_VOLATILE_SIZE;
 
 use region_uapi as uapi;
 use rustix::fd::OwnedFd;
@@ -252,13 +265,62 @@ impl Region {
     /// Maps the whole region (shared; writable if opened [`Access::ReadWrite`]). The mapping
     /// stays valid after this `Region` is dropped, as mappings of closed files do.
     pub fn map(&self) -> io::Result<Mapping> {
+        self.map_whole(self.access == Access::ReadWrite)
+    }
+
+    /// Maps the whole region read-only, whatever the access it was opened with: for a writer
+    /// that changes the region only through [`Region::write`], so that no store of its own ever
+    /// takes a write fault or an undo page copy.
+    pub fn map_read_only(&self) -> io::Result<Mapping> {
+        self.map_whole(false)
+    }
+
+    fn map_whole(&self, writable: bool) -> io::Result<Mapping> {
+        Mapping::new(&self.fd, &self.name, self.size, 0, writable)
+            .map_err(|e| RegionError::new(&self.name, e).into())
+    }
+
+    /// Maps the region's volatile page: [`VOLATILE_SIZE`] bytes of DRAM (never persistent
+    /// memory, never committed), zero when the region is first opened, shared by every process
+    /// that has the region open and gone when the last one closes it. For lock words and
+    /// counters. Writable if the region was opened [`Access::ReadWrite`], else read-only.
+    pub fn map_volatile(&self) -> io::Result<Mapping> {
+        let writable = self.access == Access::ReadWrite;
         Mapping::new(
             &self.fd,
             &self.name,
-            self.size,
-            self.access == Access::ReadWrite,
+            VOLATILE_SIZE as u64,
+            uapi::REGION_VOLATILE_OFFSET,
+            writable,
         )
         .map_err(|e| RegionError::new(&self.name, e).into())
+    }
+
+    /// Writes `ranges` (each a region offset and its new bytes) into the region through the
+    /// kernel, in one system call: each touched line's committed contents are logged first, so
+    /// the bytes belong to the current epoch exactly as stores through a mapping do (a power cut
+    /// before the next commit takes them back), but cost no page fault and no TLB shootdown.
+    /// With `commit`, the call then commits the region as [`Region::pmsync`] does (every
+    /// process's stores with it) and returns the committed epoch; without, it returns the epoch
+    /// the bytes belong to. Every process that maps the region sees the bytes when it returns.
+    ///
+    /// Errors: `EBADF` (opened read-only), `EINVAL` (no range, or one past the region's end),
+    /// `E2BIG` (more than [`WRITE_MAX_RANGES`] ranges or [`WRITE_MAX_BYTES`] bytes), `ENOSPC`
+    /// (the undo area cannot hold the logged lines), `EOVERFLOW`, `EIO`.
+    pub fn write(&self, ranges: &[(u64, &[u8])], commit: bool) -> io::Result<u64> {
+        let raw: Vec<uapi::RegionWriteRange> = ranges
+            .iter()
+            .map(|&(offset, bytes)| uapi::RegionWriteRange {
+                offset,
+                addr: bytes.as_ptr() as u64,
+                len: bytes.len() as u64,
+            })
+            .collect();
+        let flags = if commit { uapi::REGION_WRITE_COMMIT } else { 0 };
+        // SAFETY: every range's address and length are those of a slice in `ranges`, borrowed
+        // for the whole call.
+        unsafe { ioctl::write(&self.fd, &raw, flags) }
+            .map_err(|e| RegionError::new(&self.name, e).into())
     }
 }
 

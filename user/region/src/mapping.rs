@@ -103,8 +103,14 @@ unsafe impl Send for Mapping {}
 unsafe impl Sync for Mapping {}
 
 impl Mapping {
-    /// Maps `len` bytes of the region open as `fd`, named `name`.
-    pub(crate) fn new(fd: impl AsFd, name: &str, len: u64, writable: bool) -> io::Result<Self> {
+    /// Maps `len` bytes at file offset `offset` of the region open as `fd`, named `name`.
+    pub(crate) fn new(
+        fd: impl AsFd,
+        name: &str,
+        len: u64,
+        offset: u64,
+        writable: bool,
+    ) -> io::Result<Self> {
         let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         let prot = if writable {
             ProtFlags::READ | ProtFlags::WRITE
@@ -112,7 +118,16 @@ impl Mapping {
             ProtFlags::READ
         };
         // SAFETY: a new shared mapping at an address the kernel chooses; it aliases no Rust object.
-        let ptr = unsafe { mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, fd, 0)? };
+        let ptr = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                MapFlags::SHARED,
+                fd,
+                offset,
+            )?
+        };
         Ok(Self {
             ptr: ptr.cast(),
             len,
