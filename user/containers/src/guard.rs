@@ -16,7 +16,7 @@ use crate::lock::{self, Acquired};
 use crate::persistent::{self, PPtr, Persistent};
 use crate::volatile::{CHANGES, SYNCED, SYNCED_EPOCH, TAKEOVERS};
 use crate::writeset::WriteSet;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::mem::{align_of, size_of};
 use std::sync::atomic::{fence, AtomicU64, Ordering::*};
@@ -34,6 +34,9 @@ pub struct Guard<'h> {
     holds: bool,
     /// The stores not yet flushed (a logged heap's holder only).
     set: RefCell<WriteSet>,
+    /// Whether the heap's `partial` word is set, by this guard or a dead holder: the guard's
+    /// last flush clears it.
+    partial: Cell<bool>,
 }
 
 impl<'h> Guard<'h> {
@@ -41,18 +44,25 @@ impl<'h> Guard<'h> {
     /// while a holder of a heap in memory writes straight into it, even otherwise), and counts
     /// a takeover.
     pub(crate) fn new(heap: &'h Heap, acquired: Acquired) -> io::Result<Self> {
-        let g = Self {
+        let mut g = Self {
             heap,
             acquired,
             holds: true,
             set: RefCell::new(WriteSet::new()),
+            partial: Cell::new(false),
         };
+        // A holder that died between two pieces of an operation, after every process that saw
+        // it die closed the region: the heap says so itself.
+        if heap.logged() && heap.arena.read::<u64>(PARTIAL)? != 0 {
+            g.partial.set(true);
+            g.acquired = Acquired::TakenOver;
+        }
         let changes = g.changes()?;
         let odd = changes.load(Relaxed) % 2 == 1;
         let wrong = odd == heap.logged();
         // A takeover always moves the count: readers that went on past the dead holder's count
         // must not validate against it while this holder changes the heap.
-        let bump = match (acquired, wrong) {
+        let bump = match (g.acquired, wrong) {
             (Acquired::TakenOver, false) => 2,
             (_, true) => 1,
             (Acquired::Free, false) => 0,
@@ -63,7 +73,7 @@ impl<'h> Guard<'h> {
         // The seqlock writer's fence: a reader that sees any store this holder makes from here
         // on also sees the count it set.
         fence(Release);
-        if acquired == Acquired::TakenOver {
+        if g.acquired == Acquired::TakenOver {
             heap.vol.word(TAKEOVERS)?.fetch_add(1, Relaxed);
         }
         Ok(g)
@@ -76,6 +86,7 @@ impl<'h> Guard<'h> {
             acquired: Acquired::Free,
             holds: false,
             set: RefCell::new(WriteSet::new()),
+            partial: Cell::new(false),
         }
     }
 
@@ -94,7 +105,7 @@ impl<'h> Guard<'h> {
     /// word; returns the count.
     fn release_lock(&mut self) -> io::Result<u64> {
         self.holds = false;
-        let flushed = self.flush_set(&mut self.set.borrow_mut(), false);
+        let flushed = self.flush_last(false);
         let change = self.changes().map(|changes| {
             if self.heap.logged() {
                 changes.load(Acquire)
@@ -132,7 +143,7 @@ impl<'h> Guard<'h> {
     /// that writes the stores and commits (a PMSYNC when there is nothing to write).
     pub fn commit(&self) -> io::Result<u64> {
         self.check_holds("a commit")?;
-        let epoch = self.flush_set(&mut self.set.borrow_mut(), true)?;
+        let epoch = self.flush_last(true)?;
         // Every change released so far is in this commit (releases flush first).
         let covered = self.changes()?.load(Acquire);
         self.heap.vol.word(SYNCED_EPOCH)?.store(epoch, Relaxed);
@@ -144,7 +155,42 @@ impl<'h> Guard<'h> {
     /// see them from now on (a release does this too).
     pub fn flush(&self) -> io::Result<()> {
         self.check_holds("a flush")?;
-        self.flush_set(&mut self.set.borrow_mut(), false).map(drop)
+        self.flush_last(false).map(drop)
+    }
+
+    /// The flush that ends an operation (a commit or a release): it clears the heap's `partial`
+    /// word if an earlier piece of the operation set it.
+    fn flush_last(&self, commit: bool) -> io::Result<u64> {
+        let mut set = self.set.borrow_mut();
+        if self.partial.replace(false) {
+            self.mark(&mut set, 0)?;
+        }
+        self.flush_set(&mut set, commit)
+    }
+
+    /// A flush in the middle of an operation, whose set is full: it sets the heap's `partial`
+    /// word with it, so a holder that dies before the rest is noticed even by a later opener.
+    fn flush_piece(&self, set: &mut WriteSet) -> io::Result<()> {
+        if !self.partial.replace(true) {
+            self.mark(set, 1)?;
+        }
+        self.flush_set(set, false).map(drop)
+    }
+
+    /// Stores `value` in the heap's `partial` word, in `set` (which always has room for it).
+    fn mark(&self, set: &mut WriteSet, value: u64) -> io::Result<()> {
+        let base = |at: u64, buf: &mut [u8]| self.heap.arena.read_bytes(at, buf);
+        set.write(PARTIAL, &value.to_ne_bytes(), &base)
+    }
+
+    /// Whether `set` has room for `stores` more stores of `bytes` in all, and the `partial` word.
+    fn room(set: &WriteSet, stores: usize, bytes: usize) -> bool {
+        set.has_room(
+            stores + 1,
+            bytes + 8,
+            region::WRITE_MAX_RANGES,
+            region::WRITE_MAX_BYTES,
+        )
     }
 
     /// Hands `set` to the region in one write call (committing, with `commit`: then returns the
@@ -207,13 +253,8 @@ impl<'h> Guard<'h> {
         let base = |at: u64, buf: &mut [u8]| self.heap.arena.read_bytes(at, buf);
         let mut at = offset;
         for chunk in data.chunks(CHUNK) {
-            if !set.has_room(
-                1,
-                chunk.len(),
-                region::WRITE_MAX_RANGES,
-                region::WRITE_MAX_BYTES,
-            ) {
-                self.flush_set(&mut set, false)?;
+            if !Self::room(&set, 1, chunk.len()) {
+                self.flush_piece(&mut set)?;
             }
             set.write(at, chunk, &base)?;
             at += chunk.len() as u64;
@@ -269,13 +310,8 @@ impl<'h> Guard<'h> {
             return Ok(());
         }
         let mut set = self.set.borrow_mut();
-        if !set.has_room(
-            stores,
-            bytes,
-            region::WRITE_MAX_RANGES,
-            region::WRITE_MAX_BYTES,
-        ) {
-            self.flush_set(&mut set, false)?;
+        if !Self::room(&set, stores, bytes) {
+            self.flush_piece(&mut set)?;
         }
         Ok(())
     }

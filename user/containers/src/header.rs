@@ -6,7 +6,9 @@
 //!      8     4  version (2)
 //!     12     4  reserved
 //!     16     8  size: bytes the heap manages (the region's size when it was formatted)
-//!     24     8  reserved (format 1: the lock word)
+//!     24     8  partial: 1 while a holder's operation is written in pieces (its write set
+//!                 outgrew one write call); a locker that finds it set treats the lock as taken
+//!                 over from a dead holder (format 1: the lock word)
 //!     32     8  top: offset of the first never-allocated byte
 //!     40     8  root: offset of the root object (0: none)
 //!     48    80  reserved (format 1: takeovers, changes, synced, synced epoch)
@@ -34,6 +36,7 @@ pub const DATA_START: u64 = 4096;
 pub(crate) const MAGIC: u64 = 0;
 pub(crate) const VERSION: u64 = 8;
 pub(crate) const SIZE: u64 = 16;
+pub(crate) const PARTIAL: u64 = 24;
 pub(crate) const TOP: u64 = 32;
 pub(crate) const ROOT: u64 = 40;
 pub(crate) const FREE_LISTS: u64 = 128;

@@ -626,3 +626,39 @@ fn changes_need_the_lock() {
     assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
     assert!(e.to_string().contains("needs the heap lock"), "{e}");
 }
+
+#[test]
+fn a_holder_that_dies_between_pieces_is_noticed_after_the_volatile_state_is_gone() {
+    use crate::volatile::LOCK;
+    use std::sync::atomic::Ordering::Relaxed;
+    let heap = Heap::in_memory_logged(8 << 20).expect("heap");
+    let p = heap
+        .lock()
+        .expect("lock")
+        .alloc_bytes(3 << 20)
+        .expect("alloc");
+    // SAFETY: the child only uses the heap (shared memory) and leaves with `_exit`, never
+    // returning into the test harness.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        let mut g = heap.lock().expect("child lock");
+        // Bigger than one write call: flushed in pieces, then the holder dies.
+        let _ = g.write_bytes(p, &vec![9u8; 3 << 20]);
+        // SAFETY: leaving the forked child without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    // SAFETY: reaping our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    // Every process that saw the holder die has closed the region: the volatile state is new.
+    heap.vol.word(LOCK).expect("lock word").store(0, Relaxed);
+    let g = heap.lock().expect("lock");
+    assert!(
+        g.took_over(),
+        "the heap's partial word said a holder died mid-operation"
+    );
+    drop(g);
+    let g = heap.lock().expect("lock");
+    assert!(!g.took_over(), "the last flush cleared it");
+}

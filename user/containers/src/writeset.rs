@@ -102,9 +102,28 @@ impl WriteSet {
             return Ok(());
         }
         let end = offset + data.len() as u64;
+        let bound = line_up(end) + LINE;
+        // The common case, in place: the store joins the last range that starts before the
+        // bound, and starts within or after it (then no other range joins: those below end
+        // before that one starts, and none above starts before the bound).
+        if let Some((&start, bytes)) = self.ranges.range_mut(..bound).next_back() {
+            let stop = start + bytes.len() as u64;
+            if start <= offset && joins(stop, offset) {
+                if end > stop {
+                    let grown = (end - start) as usize;
+                    self.bytes += grown - bytes.len();
+                    let old_len = bytes.len();
+                    bytes.resize(grown, 0);
+                    if offset > stop {
+                        base(stop, &mut bytes[old_len..(offset - start) as usize])?;
+                    }
+                }
+                bytes[(offset - start) as usize..(end - start) as usize].copy_from_slice(data);
+                return Ok(());
+            }
+        }
         // The ranges that join the store: going down from the last that starts before the
         // bound, while they do (once one does not, none below does: they end earlier).
-        let bound = line_up(end) + LINE;
         let mut joined: Vec<u64> = self
             .ranges
             .range(..bound)
