@@ -1,26 +1,29 @@
 //! `kvs-bench`: the KVS (a region, PMSYNC per put) against LMDB (a file on ext4-DAX, a durable
-//! transaction per put) under the same workload (`region_kvs::load`), 1 and more processes.
+//! transaction per put) under the shared benchmark protocol's workloads (`region_kvs::load`).
 //!
-//!   kvs-bench run kvs REGION OP PROCS OUT    append "kvs OP PROCS OPS_PER_S" to OUT
-//!   kvs-bench run lmdb DIR OP PROCS OUT      the same on an LMDB environment in DIR
-//!   kvs-bench report OUT                     print the table and the ratios
+//!   kvs-bench matrix kvs REGION [--ops N] [--workloads W,..] [--procs P,..] [--size SIZE]
+//!   kvs-bench matrix lmdb DIR   [--ops N] [--workloads W,..] [--procs P,..]
+//!   kvs-bench matrix kvs-memory SIZE [...]        the KVS in process memory (host checks)
 //!
-//! OP is `put` (every put committed before the next) or `get`. The keys are filled first.
+//! `matrix` makes a fresh store (region REGION erased, or created with SIZE bytes; LMDB's files
+//! in DIR removed), fills it, and prints one COUNTS line per (workload, procs) phase: workloads
+//! put100, get100, insert100, put4k, mix100 (default all, in that order), 1, 2 and 4 worker
+//! processes, N operations per worker (default 2000; put4k does N/4).
+//!
+//!   kvs-bench run kvs|lmdb PLACE put|get PROCS OUT [--ops N]   one put100/get100 phase; also
+//!                                                              appends "SYSTEM OP PROCS OPS_PER_S" to OUT
+//!   kvs-bench report OUT                                       that file as a table with ratios
 
 use clap::{Parser, Subcommand, ValueEnum};
-use heed::types::Bytes;
-use heed::{Database, Env, EnvOpenOptions};
-use region_kvs::load::{self, Spec, Store};
-use region_kvs::Kvs;
-use std::collections::BTreeMap;
-use std::io::{self, Write};
+use kvs_bench::kvs::{MemoryKvs, RegionKvs};
+use kvs_bench::lmdb::Lmdb;
+use kvs_bench::matrix::{self, Matrix};
+use kvs_bench::{legacy, system::System};
+use region::size::parse_size;
+use region_kvs::load::Workload;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, ExitCode};
-
-/// Keys of the workload.
-const KEYS: u64 = 10_000;
-/// Bytes of each value.
-const VALUE_SIZE: usize = 100;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "kvs-bench", about)]
@@ -31,8 +34,12 @@ struct Cli {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Kind {
+    /// The KVS in a region of /dev/region.
     Kvs,
+    /// LMDB in a folder.
     Lmdb,
+    /// The KVS in process memory shared with the workers (no module, no durability).
+    KvsMemory,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -43,10 +50,28 @@ enum Op {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Fill the keys, then run PROCS workers of OPS operations each; append the figure to OUT.
+    /// Run every (workload, procs) phase on a fresh store; one COUNTS line each.
+    Matrix {
+        system: Kind,
+        /// The region (kvs), the folder (lmdb) or the size (kvs-memory).
+        place: String,
+        /// Operations per worker (put4k does a quarter).
+        #[arg(long, default_value_t = 2000)]
+        ops: u64,
+        /// Workloads, comma-separated, in order.
+        #[arg(long, value_delimiter = ',', value_parser = workload,
+              default_value = "put100,get100,insert100,put4k,mix100")]
+        workloads: Vec<Workload>,
+        /// Worker processes of each phase, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        procs: Vec<u32>,
+        /// Size of the region when it has to be created (kvs).
+        #[arg(long, default_value = "256M", value_parser = parse_size)]
+        size: u64,
+    },
+    /// One put100 (put) or get100 (get) phase; appends the rate to OUT for `report`.
     Run {
-        kind: Kind,
-        /// The region (kvs) or the folder (lmdb).
+        system: Kind,
         place: String,
         op: Op,
         procs: u32,
@@ -54,206 +79,67 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         ops: u64,
     },
-    /// One worker (run by `run`).
-    #[command(hide = true)]
-    Worker {
-        kind: Kind,
-        place: String,
-        op: Op,
-        ops: u64,
-        seed: u64,
-    },
-    /// Print the figures in OUT as a table with ratios.
+    /// Print the rates in OUT (written by `run`) as a table with ratios.
     Report { out: PathBuf },
 }
 
-/// LMDB as a workload store: one write transaction per put.
-struct Lmdb {
-    env: Env,
-    db: Database<Bytes, Bytes>,
+fn workload(name: &str) -> Result<Workload, String> {
+    Workload::from_name(name).ok_or_else(|| {
+        let all: Vec<_> = Workload::ALL.iter().map(|w| w.name()).collect();
+        format!("unknown workload '{name}' (one of {})", all.join(", "))
+    })
 }
 
-impl Lmdb {
-    fn open(dir: &Path) -> io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let mut opts = EnvOpenOptions::new();
-        opts.map_size(1 << 30).max_readers(64);
-        // SAFETY: the environment is opened by this program only, with LMDB's default
-        // (durable) flags; the folder is on a local file system.
-        let env = unsafe { opts.open(dir) }.map_err(io::Error::other)?;
-        let mut wtxn = env.write_txn().map_err(io::Error::other)?;
-        let db = env
-            .create_database(&mut wtxn, None)
-            .map_err(io::Error::other)?;
-        wtxn.commit().map_err(io::Error::other)?;
-        Ok(Self { env, db })
-    }
-}
-
-impl Store for Lmdb {
-    fn put(&mut self, key: &[u8], value: &[u8], commit: bool) -> io::Result<()> {
-        debug_assert!(commit, "LMDB runs one transaction per put");
-        let mut wtxn = self.env.write_txn().map_err(io::Error::other)?;
-        self.db
-            .put(&mut wtxn, key, value)
-            .map_err(io::Error::other)?;
-        wtxn.commit().map_err(io::Error::other)
-    }
-
-    fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
-        let rtxn = self.env.read_txn().map_err(io::Error::other)?;
-        out.clear();
-        match self.db.get(&rtxn, key).map_err(io::Error::other)? {
-            Some(v) => {
-                out.extend_from_slice(v);
-                Ok(true)
-            }
-            None => Ok(false),
+/// A fresh store of `kind` at `place`.
+fn system(kind: Kind, place: &str, size: u64) -> io::Result<Box<dyn System>> {
+    Ok(match kind {
+        Kind::Kvs => Box::new(RegionKvs::fresh(place, size)?),
+        Kind::Lmdb => Box::new(Lmdb::fresh(Path::new(place))?),
+        Kind::KvsMemory => {
+            let size = parse_size(place).map_err(io::Error::other)?;
+            Box::new(MemoryKvs::new(size)?)
         }
-    }
-}
-
-/// The store a worker drives.
-enum AnyStore {
-    Kvs(Kvs),
-    Lmdb(Lmdb),
-}
-
-impl AnyStore {
-    fn open(kind: Kind, place: &str) -> io::Result<Self> {
-        Ok(match kind {
-            Kind::Kvs => Self::Kvs(Kvs::open(&region::Device::open()?, place)?),
-            Kind::Lmdb => Self::Lmdb(Lmdb::open(Path::new(place))?),
-        })
-    }
-}
-
-impl Store for AnyStore {
-    fn put(&mut self, key: &[u8], value: &[u8], commit: bool) -> io::Result<()> {
-        match self {
-            Self::Kvs(s) => s.put(key, value, commit),
-            Self::Lmdb(s) => s.put(key, value, commit),
-        }
-    }
-
-    fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
-        match self {
-            Self::Kvs(s) => Store::get(s, key, out),
-            Self::Lmdb(s) => s.get(key, out),
-        }
-    }
-}
-
-fn name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Kvs => "kvs",
-        Kind::Lmdb => "lmdb",
-    }
-}
-
-fn op_name(op: Op) -> &'static str {
-    match op {
-        Op::Put => "put",
-        Op::Get => "get",
-    }
-}
-
-fn spec(op: Op, ops: u64, seed: u64) -> Spec {
-    Spec {
-        ops,
-        keys: KEYS,
-        value_size: VALUE_SIZE,
-        get_percent: if op == Op::Get { 100 } else { 0 },
-        batch: 1,
-        seed,
-    }
-}
-
-fn run(kind: Kind, place: &str, op: Op, procs: u32, out: &Path, ops: u64) -> io::Result<()> {
-    let mut store = AnyStore::open(kind, place)?;
-    // The first run on a store fills it: one committed put per key on both stores.
-    if !store.get(&load::key(KEYS - 1), &mut Vec::new())? {
-        load::fill(&mut store, KEYS, VALUE_SIZE, 1)?;
-    }
-    drop(store);
-    let exe = std::env::current_exe()?;
-    let total = load::run_processes(procs, |i| {
-        let mut c = Process::new(&exe);
-        c.args(["worker", name(kind), place, op_name(op)]);
-        c.args([ops.to_string(), (i + 1).to_string()]);
-        c
-    })?;
-    let line = format!(
-        "{} {} {procs} {:.0}",
-        name(kind),
-        op_name(op),
-        total.ops_per_second()
-    );
-    println!("{line} ops/s");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out)?;
-    writeln!(f, "{line}")
-}
-
-fn report(out: &Path) -> io::Result<()> {
-    let text = std::fs::read_to_string(out)?;
-    let mut figures = BTreeMap::new();
-    for line in text.lines() {
-        let f: Vec<_> = line.split_whitespace().collect();
-        if let [store, op, procs, rate] = f[..] {
-            if let (Ok(p), Ok(r)) = (procs.parse::<u32>(), rate.parse::<f64>()) {
-                figures.insert((op.to_string(), p, store.to_string()), r);
-            }
-        }
-    }
-    println!(
-        "KVS (region, PMSYNC per put) against LMDB (ext4-DAX file, durable transaction per put)"
-    );
-    println!(
-        "{KEYS} keys, {VALUE_SIZE}-byte values; operations per second, all processes together"
-    );
-    println!(
-        "{:<5} {:>6} {:>12} {:>12} {:>10}",
-        "op", "procs", "kvs", "lmdb", "kvs/lmdb"
-    );
-    let mut rows: Vec<_> = figures.keys().map(|(op, p, _)| (op.clone(), *p)).collect();
-    rows.dedup();
-    for (op, p) in rows {
-        let k = figures.get(&(op.clone(), p, "kvs".to_string()));
-        let l = figures.get(&(op.clone(), p, "lmdb".to_string()));
-        let show = |v: Option<&f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
-        let ratio = match (k, l) {
-            (Some(k), Some(l)) if *l > 0.0 => format!("{:.2}x", k / l),
-            _ => "-".to_string(),
-        };
-        println!("{op:<5} {p:>6} {:>12} {:>12} {ratio:>10}", show(k), show(l));
-    }
-    Ok(())
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
+    let result = match cli.command {
+        Command::Matrix {
+            system: kind,
+            place,
+            ops,
+            workloads,
+            procs,
+            size,
+        } => system(kind, &place, size).and_then(|mut s| {
+            let m = Matrix {
+                workloads,
+                procs,
+                ops,
+            };
+            matrix::run(&mut *s, &m, |_| Ok(()))
+        }),
         Command::Run {
-            kind,
+            system: kind,
             place,
             op,
             procs,
             out,
             ops,
-        } => run(*kind, place, *op, *procs, out, *ops),
-        Command::Worker {
-            kind,
-            place,
-            op,
-            ops,
-            seed,
-        } => AnyStore::open(*kind, place)
-            .and_then(|mut s| load::run(&mut s, &spec(*op, *ops, *seed)))
-            .map(|o| println!("{}", o.to_line())),
-        Command::Report { out } => report(out),
+        } => system(kind, &place, 256 << 20).and_then(|mut s| {
+            let (w, name) = match op {
+                Op::Put => (Workload::Put100, "put"),
+                Op::Get => (Workload::Get100, "get"),
+            };
+            let m = Matrix {
+                workloads: vec![w],
+                procs: vec![procs],
+                ops,
+            };
+            matrix::run(&mut *s, &m, |c| legacy::append(&out, name, c))
+        }),
+        Command::Report { out } => legacy::report(&out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,8 +2,14 @@
 //! committed (durable) before the next operation, and report what they did; the parent adds it
 //! up. The same workload runs on any [`Store`], so a benchmark can hold the KVS against another
 //! store (LMDB in `kvs-bench`).
+//!
+//! Besides that random load (`kvs load`), the workloads of the shared benchmark protocol
+//! ([`Workload`]: `put100`, `get100`, `insert100`, `put4k`, `mix100`) live here with their exact
+//! keys, values and key order, so that every KVS-like system of the comparison (this KVS, LMDB,
+//! PMDK's hash map in C) does the same work: [`protocol_key`], [`op_value`], [`run_workload`],
+//! [`fill_edits`] and [`restore_edits`].
 
-use std::io;
+use std::io::{self, Write as _};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -166,6 +172,207 @@ pub fn run_processes(procs: u32, command: impl Fn(u32) -> Command) -> io::Result
     Ok(total)
 }
 
+/// Keys of the protocol's key space (`key-000000` .. `key-009999`).
+pub const PROTOCOL_KEYS: u32 = 10_000;
+
+/// Bytes of the values the key space is filled with (and of `put100`'s values).
+pub const SMALL_VALUE: usize = 100;
+
+/// Bytes of `put4k`'s values.
+pub const LARGE_VALUE: usize = 4096;
+
+/// Keys `put4k` uses: key indexes are taken modulo this.
+pub const LARGE_KEYS: u32 = 1000;
+
+/// A workload of the shared benchmark protocol (issue 11). Worker `w` of a phase runs its
+/// operations `j = 0, 1, ...`; every put is durable before the next operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Replace the value of key `(j * 7919 + w * 104729) % 10000` with 100 bytes.
+    Put100,
+    /// Look that key up and copy its value out (it must be 100 bytes).
+    Get100,
+    /// Insert the new key `new-WW-JJJJJJJ` with a 100-byte value (the table grows).
+    Insert100,
+    /// Like `Put100` with 4096-byte values, on keys `i % 1000` only.
+    Put4k,
+    /// A `Put100` when `j % 10 == 0`, else a `Get100`.
+    Mix100,
+}
+
+impl Workload {
+    /// Every workload, in the protocol's order.
+    pub const ALL: [Workload; 5] = [
+        Workload::Put100,
+        Workload::Get100,
+        Workload::Insert100,
+        Workload::Put4k,
+        Workload::Mix100,
+    ];
+
+    /// The name in COUNTS lines and on command lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Put100 => "put100",
+            Workload::Get100 => "get100",
+            Workload::Insert100 => "insert100",
+            Workload::Put4k => "put4k",
+            Workload::Mix100 => "mix100",
+        }
+    }
+
+    /// The workload called `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// Operations per worker when the bench asks for `ops` (`put4k` does a quarter, rounded up:
+    /// the protocol's defaults are 2000 and 500).
+    pub fn ops_per_worker(self, ops: u64) -> u64 {
+        match self {
+            Workload::Put4k => ops.div_ceil(4),
+            _ => ops,
+        }
+    }
+}
+
+/// Key `i` of the key space: the 10 bytes of `printf("key-%06u", i)`.
+pub fn protocol_key(i: u32, out: &mut Vec<u8>) {
+    out.clear();
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "key-{i:06}");
+}
+
+/// The key `insert100` adds as operation `j` of worker `w`: `printf("new-%02u-%07u", w, j)`.
+pub fn insert_key(w: u32, j: u64, out: &mut Vec<u8>) {
+    out.clear();
+    let _ = write!(out, "new-{w:02}-{j:07}");
+}
+
+/// The index of the key operation `j` of worker `w` uses: `(j * 7919 + w * 104729) % 10000`,
+/// modulo 1000 for `put4k` (computed without overflow for any `j`).
+pub fn op_key_index(workload: Workload, j: u64, w: u32) -> u32 {
+    let n = u64::from(PROTOCOL_KEYS);
+    let i = ((j % n) * 7919 + u64::from(w) * 104_729) % n;
+    let i = if workload == Workload::Put4k {
+        i % u64::from(LARGE_KEYS)
+    } else {
+        i
+    };
+    // i < 10000.
+    i as u32
+}
+
+/// The value operation `j` of worker `w` writes: `len` bytes, byte `k` = `(j*31 + w*7 + k) & 0xff`
+/// (so every put changes the value).
+pub fn op_value(j: u64, w: u32, len: usize, out: &mut Vec<u8>) {
+    let base = j.wrapping_mul(31).wrapping_add(u64::from(w) * 7);
+    out.clear();
+    out.extend((0..len as u64).map(|k| (base.wrapping_add(k) & 0xff) as u8));
+}
+
+/// The value key `i` is filled with: 100 bytes, byte `k` = `(i + k) & 0xff`.
+pub fn fill_value(i: u32) -> Vec<u8> {
+    (0..SMALL_VALUE as u64)
+        .map(|k| ((u64::from(i) + k) & 0xff) as u8)
+        .collect()
+}
+
+/// An unmeasured change to a store: the fill before the phases, and what puts the key space
+/// back after a phase that changed its shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
+    /// Set the key to the value.
+    Put(Vec<u8>, Vec<u8>),
+    /// Remove the key.
+    Del(Vec<u8>),
+}
+
+/// The fill: every key of the key space with its 100-byte [`fill_value`].
+pub fn fill_edits() -> Vec<Edit> {
+    (0..PROTOCOL_KEYS)
+        .map(|i| {
+            let mut k = Vec::new();
+            protocol_key(i, &mut k);
+            Edit::Put(k, fill_value(i))
+        })
+        .collect()
+}
+
+/// What brings the store back to a filled key space of 100-byte values after a phase of
+/// `workload` with `procs` workers of `ops` operations each: `insert100`'s keys removed, the
+/// keys `put4k` grew refilled; nothing for the other workloads (their puts keep 100 bytes).
+pub fn restore_edits(workload: Workload, procs: u32, ops: u64) -> Vec<Edit> {
+    match workload {
+        Workload::Insert100 => (0..procs)
+            .flat_map(|w| {
+                (0..ops).map(move |j| {
+                    let mut k = Vec::new();
+                    insert_key(w, j, &mut k);
+                    Edit::Del(k)
+                })
+            })
+            .collect(),
+        Workload::Put4k => (0..LARGE_KEYS)
+            .map(|i| {
+                let mut k = Vec::new();
+                protocol_key(i, &mut k);
+                Edit::Put(k, fill_value(i))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Runs worker `w`'s `ops` operations of `workload` on `store` (each put with `commit`, so
+/// durable before the next operation); returns the operations done. A get that does not find
+/// its key, or finds a value of the wrong length, is an error.
+pub fn run_workload(
+    store: &mut (impl Store + ?Sized),
+    workload: Workload,
+    w: u32,
+    ops: u64,
+) -> io::Result<u64> {
+    let mut key = Vec::with_capacity(16);
+    let mut value = Vec::with_capacity(LARGE_VALUE);
+    let mut out = Vec::with_capacity(LARGE_VALUE);
+    for j in 0..ops {
+        let put = match workload {
+            Workload::Put100 | Workload::Insert100 | Workload::Put4k => true,
+            Workload::Get100 => false,
+            Workload::Mix100 => j % 10 == 0,
+        };
+        if workload == Workload::Insert100 {
+            insert_key(w, j, &mut key);
+        } else {
+            protocol_key(op_key_index(workload, j, w), &mut key);
+        }
+        if put {
+            let len = if workload == Workload::Put4k {
+                LARGE_VALUE
+            } else {
+                SMALL_VALUE
+            };
+            op_value(j, w, len, &mut value);
+            store.put(&key, &value, true)?;
+        } else if !store.get(&key, &mut out)? {
+            return Err(io::Error::other(format!(
+                "{}: worker {w}, operation {j}: key '{}' not found",
+                workload.name(),
+                String::from_utf8_lossy(&key)
+            )));
+        } else if out.len() != SMALL_VALUE {
+            return Err(io::Error::other(format!(
+                "{}: worker {w}, operation {j}: key '{}' holds {} bytes, not {SMALL_VALUE}",
+                workload.name(),
+                String::from_utf8_lossy(&key),
+                out.len()
+            )));
+        }
+    }
+    Ok(ops)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +427,62 @@ mod tests {
         assert_eq!(Outcome::from_line(&o.to_line()), Some(o));
         assert_eq!(Outcome::from_line("LOAD-RESULT 1 2"), None);
         assert!((o.ops_per_second() - 7.0 / 1.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn protocol_keys_values_and_order_are_the_specified_ones() {
+        let mut k = Vec::new();
+        protocol_key(42, &mut k);
+        assert_eq!(k, b"key-000042");
+        insert_key(3, 17, &mut k);
+        assert_eq!(k, b"new-03-0000017");
+        assert_eq!(k.len(), 14);
+        assert_eq!(op_key_index(Workload::Put100, 0, 0), 0);
+        assert_eq!(op_key_index(Workload::Put100, 1, 0), 7919);
+        assert_eq!(
+            op_key_index(Workload::Put100, 2, 1),
+            (2 * 7919 + 104_729) % 10_000
+        );
+        assert_eq!(op_key_index(Workload::Put4k, 1, 0), 919);
+        let mut v = Vec::new();
+        op_value(2, 1, 100, &mut v);
+        assert_eq!(v.len(), 100);
+        assert_eq!((v[0], v[1], v[99]), (69, 70, ((69 + 99) & 0xff) as u8));
+        op_value(9, 3, 4096, &mut v);
+        assert_eq!(v[4095], ((9 * 31 + 3 * 7 + 4095) & 0xff) as u8);
+        assert_eq!(fill_value(300)[0], (300 & 0xff) as u8);
+        for w in Workload::ALL {
+            assert_eq!(Workload::from_name(w.name()), Some(w));
+        }
+        assert_eq!(Workload::Put4k.ops_per_worker(2000), 500);
+        assert_eq!(Workload::Put4k.ops_per_worker(1), 1);
+        assert_eq!(Workload::Put4k.ops_per_worker(0), 0);
+        assert_eq!(Workload::Mix100.ops_per_worker(2000), 2000);
+    }
+
+    #[test]
+    fn protocol_workloads_run_and_restore_the_key_space() {
+        let mut m = Model(HashMap::new(), 0);
+        for e in fill_edits() {
+            if let Edit::Put(k, v) = e {
+                m.put(&k, &v, true).expect("fill");
+            }
+        }
+        assert_eq!(m.0.len(), 10_000);
+        for w in Workload::ALL {
+            for worker in 0..2 {
+                assert_eq!(run_workload(&mut m, w, worker, 30).expect("run"), 30);
+            }
+            for e in restore_edits(w, 2, 30) {
+                match e {
+                    Edit::Put(k, v) => m.0.insert(k, v),
+                    Edit::Del(k) => m.0.remove(&k),
+                };
+            }
+            assert_eq!(m.0.len(), 10_000, "{}", w.name());
+            assert!(m.0.values().all(|v| v.len() == SMALL_VALUE));
+        }
+        m.0.remove(&b"key-000000"[..]);
+        assert!(run_workload(&mut m, Workload::Get100, 0, 1).is_err());
     }
 }
