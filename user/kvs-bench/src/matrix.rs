@@ -5,8 +5,9 @@
 //! unmeasured work runs in forked children ([`in_child`]), so this process stays small and the
 //! workers it forks copy little.
 
-use crate::counts::{Counts, Probe};
+use crate::counts::Counts;
 use crate::phase::{in_child, run_phase};
+use crate::probe::Probe;
 use crate::system::System;
 use region_kvs::load::{fill_edits, restore_edits, Workload};
 use std::io::{self, Write};

@@ -2,7 +2,9 @@
 //! runs the workload on its own store handle and reports its operations through a pipe) and
 //! waited for, END, snapshot, and the phase's [`Counts`].
 
-use crate::counts::{begin_marker, end_marker, Counts, Probe};
+use crate::counts::Counts;
+use crate::markers::{begin_marker, end_marker};
+use crate::probe::Probe;
 use crate::system::System;
 use region_kvs::load::{run_workload, Workload};
 use std::fs::File;
