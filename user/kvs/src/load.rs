@@ -271,11 +271,12 @@ pub fn op_value(j: u64, w: u32, len: usize, out: &mut Vec<u8>) {
     out.extend((0..len as u64).map(|k| (base.wrapping_add(k) & 0xff) as u8));
 }
 
-/// The value key `i` is filled with: 100 bytes, byte `k` = `(i + k) & 0xff`.
+/// The value key `i` is filled with: the 100 bytes [`op_value`] gives operation `i` of worker 0,
+/// byte `k` = `(i*31 + k) & 0xff` (what the PMDK side fills with too).
 pub fn fill_value(i: u32) -> Vec<u8> {
-    (0..SMALL_VALUE as u64)
-        .map(|k| ((u64::from(i) + k) & 0xff) as u8)
-        .collect()
+    let mut v = Vec::with_capacity(SMALL_VALUE);
+    op_value(u64::from(i), 0, SMALL_VALUE, &mut v);
+    v
 }
 
 /// An unmeasured change to a store: the fill before the phases, and what puts the key space
@@ -450,7 +451,7 @@ mod tests {
         assert_eq!((v[0], v[1], v[99]), (69, 70, ((69 + 99) & 0xff) as u8));
         op_value(9, 3, 4096, &mut v);
         assert_eq!(v[4095], ((9 * 31 + 3 * 7 + 4095) & 0xff) as u8);
-        assert_eq!(fill_value(300)[0], (300 & 0xff) as u8);
+        assert_eq!(fill_value(300)[1], ((300 * 31 + 1) & 0xff) as u8);
         for w in Workload::ALL {
             assert_eq!(Workload::from_name(w.name()), Some(w));
         }
