@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# pmdk.sh OUTDIR - builds tests/bench/pmdk_bench.c (the PMDK side of the benchmarks: a libpmemobj
+# transaction, libpmem's pmem_persist and a hash-map KVS on libpmemobj transactions) for the guest
+# and puts it in OUTDIR; prints the path of the program to run there (OUTDIR/pmdk_bench).
+#
+# PMDK comes from Debian (trixie's libpmemobj-dev and libpmem-dev), installed into the toolchain
+# root as an add-on step with its own marker file, so the root's package list (and with it every
+# kernel built in it) stays as it is. libpmemobj.a and libpmem.a are linked into the program, but
+# the program cannot be static: both call libndctl and libdaxctl, which Debian ships as shared
+# libraries only (and those need libkmod and libudev, also shared only). So the program is linked
+# dynamically against those and glibc, and OUTDIR/pmdk/ holds it with every shared library it
+# loads and the dynamic loader; OUTDIR/pmdk_bench is a wrapper script that runs it through that
+# loader (as scripts/bench.sh does for mke2fs). The build is cached under $REGION_CACHE by a hash
+# of the source, this script and the package versions.
+source "$(dirname "$0")/lib.sh"
+export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
+
+[ $# -eq 1 ] || die "usage: scripts/pmdk.sh OUTDIR"
+outdir=$1
+PMDK_PACKAGES="libpmemobj-dev libpmem-dev"
+
+# install_pmdk: the PMDK packages in the toolchain root, once per root (marker .pmdk-packages,
+# keyed by the package list). apt waits for another apt run in the root instead of failing.
+install_pmdk() {
+	local root marker
+	root=$(toolchain_root)
+	marker=$root/.pmdk-packages
+	[ -f "$marker" ] && [ "$(cat "$marker")" = "$PMDK_PACKAGES" ] && return
+	exec 9>"$REGION_CACHE/.pmdk.lock"
+	flock 9
+	if [ -f "$marker" ] && [ "$(cat "$marker")" = "$PMDK_PACKAGES" ]; then
+		exec 9>&-
+		return
+	fi
+	log "installing $PMDK_PACKAGES into the toolchain root"
+	if ! in_root /bin/sh -c "apt-get -o DPkg::Lock::Timeout=600 update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+		--no-install-recommends $PMDK_PACKAGES && apt-get clean" >"$REGION_CACHE/pmdk-packages.log" 2>&1; then
+		tail -20 "$REGION_CACHE/pmdk-packages.log" >&2
+		die "installing PMDK into the root failed (log: $REGION_CACHE/pmdk-packages.log)"
+	fi
+	echo "$PMDK_PACKAGES" >"$marker"
+	exec 9>&-
+}
+
+bash "$REPO/scripts/toolchain.sh" >/dev/null
+install_pmdk
+root=$(toolchain_root)
+src=$REPO/tests/bench/pmdk_bench.c
+# shellcheck disable=SC2086 # the package list is meant to split into words
+versions=$(in_root dpkg-query -W -f '${Package} ${Version}\n' $PMDK_PACKAGES libndctl6 libdaxctl1 libc6)
+headers=$(cat "$REPO/tests/bench/"*.h "$REPO/ioctl_uapi/region.h")
+key=$(hash_of "$(cat "$src")" "$headers" "$(cat "$0")" "$versions")
+cache=$REGION_CACHE/pmdk-bench-$key
+if [ ! -f "$cache/.complete" ]; then
+	log "compiling pmdk_bench against Debian's PMDK ($(grep libpmemobj-dev <<<"$versions"))"
+	rm -rf "$cache" "$cache.tmp"
+	trap 'rm -rf "$cache.tmp"' EXIT
+	mkdir -p "$cache.tmp/pmdk"
+	lib=/usr/lib/x86_64-linux-gnu
+	pmdk_version=$(awk '$1 == "libpmemobj-dev" { print $2 }' <<<"$versions")
+	# counts.h includes <linux/region.h>: libregion's include folder has it (a link to the UAPI).
+	in_root gcc -O2 -Wall -Wextra -Werror -DPMDK_VERSION="\"$pmdk_version\"" \
+		-I "$REPO/tests/bench" -I "$REPO/user/libregion/include" \
+		-o "$cache.tmp/pmdk/pmdk_bench.bin" "$src" "$lib/libpmemobj.a" "$lib/libpmem.a" \
+		-lndctl -ldaxctl -pthread -ldl >&2 || die "compiling pmdk_bench failed"
+	# The shared libraries the program loads (paths inside the root) and the loader.
+	in_root ldd "$cache.tmp/pmdk/pmdk_bench.bin" >"$cache.tmp/ldd.txt" ||
+		die "ldd of pmdk_bench failed"
+	awk '/=>/ && $3 ~ /^\// { print $3 } /ld-linux/ && !/=>/ { print $1 }' "$cache.tmp/ldd.txt" |
+		while read -r so; do cp -L "$root$so" "$cache.tmp/pmdk/"; done
+	[ -f "$cache.tmp/pmdk/ld-linux-x86-64.so.2" ] || die "no dynamic loader in $(cat "$cache.tmp/ldd.txt")"
+	cat >"$cache.tmp/pmdk_bench" <<'WRAP'
+#!/bin/sh
+# Runs pmdk_bench with the libraries beside it (the guest has no /lib of its own).
+here=$(dirname "$0")/pmdk
+exec "$here/ld-linux-x86-64.so.2" --library-path "$here" "$here/pmdk_bench.bin" "$@"
+WRAP
+	chmod +x "$cache.tmp/pmdk_bench"
+	touch "$cache.tmp/.complete"
+	mv "$cache.tmp" "$cache"
+	trap - EXIT
+fi
+mkdir -p "$outdir"
+rm -rf "$outdir/pmdk"
+cp -r "$cache/pmdk" "$outdir/"
+cp "$cache/pmdk_bench" "$outdir/"
+echo "$outdir/pmdk_bench"
