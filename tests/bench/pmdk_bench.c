@@ -349,6 +349,28 @@ static void kv_fill(void)
 	}
 }
 
+/* Checks the fill (outside the phases): KEYS entries, each key with its value. */
+static void kv_check_fill(void)
+{
+	static unsigned char want[100], got[VALUE_MAX];
+	char key[16];
+
+	if (root->count != KEYS) {
+		fprintf(stderr, "pmdk_bench: the map holds %" PRIu64 " entries after the fill, not %u\n",
+			root->count, KEYS);
+		exit(1);
+	}
+	for (unsigned i = 0; i < KEYS; i++) {
+		size_t key_len = make_key(key, i);
+
+		make_value(want, sizeof(want), i, 0);
+		if (kv_get(key, key_len, got) != (long)sizeof(want) || memcmp(got, want, sizeof(want))) {
+			fprintf(stderr, "pmdk_bench: key %s lost its value in the fill\n", key);
+			exit(1);
+		}
+	}
+}
+
 /* ---- Phases ---- */
 
 static uint64_t ops = 2000, ops4k = 500;
@@ -417,6 +439,27 @@ static void phase_persist100(const char *dir)
 	unlink(path);
 }
 
+/* Checks the map after a phase (outside it): INSERTED more entries than the fill, each there. */
+static void kv_check_after(uint64_t inserted)
+{
+	static unsigned char got[VALUE_MAX];
+	char key[32];
+
+	if (root->count != KEYS + inserted) {
+		fprintf(stderr, "pmdk_bench: the map holds %" PRIu64 " entries, not %" PRIu64 "\n",
+			root->count, KEYS + inserted);
+		exit(1);
+	}
+	for (uint64_t j = 0; j < inserted; j++) {
+		size_t key_len = (size_t)snprintf(key, sizeof(key), "new-%02u-%07u", 0u, (unsigned)j);
+
+		if (kv_get(key, key_len, got) != 100) {
+			fprintf(stderr, "pmdk_bench: inserted key %s is missing\n", key);
+			exit(1);
+		}
+	}
+}
+
 /* The KVS workloads, each on a fresh pool filled first. */
 enum kv_workload { PUT100, GET100, INSERT100, PUT4K, MIX100 };
 
@@ -430,6 +473,7 @@ static void phase_kv(const char *dir, enum kv_workload w)
 
 	pool_fresh(dir);
 	kv_fill();
+	kv_check_fill();
 	counts_phase_begin(&s);
 	for (uint64_t j = 0; j < n; j++) {
 		unsigned i = key_index(j, 0);
@@ -451,6 +495,7 @@ static void phase_kv(const char *dir, enum kv_workload w)
 		}
 	}
 	counts_phase_end(&s, names[w], "pmdk", 1, n);
+	kv_check_after(w == INSERT100 ? n : 0);
 }
 
 /* ---- Whether libpmem and libpmemobj take their PM path here ---- */
