@@ -2,7 +2,7 @@
 //! pointer. Every block starts with an 8-byte tag; the payload follows.
 //!
 //! Its state (the free-list heads and `top` in the header, the tags) lives in the region, so a
-//! PMSYNC commits an allocation together with the data that points to it. Each step publishes
+//! commit takes an allocation together with the data that points to it. Each step publishes
 //! with one 8-byte store: a holder that dies in the middle leaks at most one block.
 
 use crate::arena::bad_pointer;

@@ -1,5 +1,5 @@
 //! Persistent containers on regions: a heap shared by every process that maps the region, whose
-//! allocations, pointers and data are committed together by PMSYNC.
+//! allocations, pointers and data are committed together, atomically.
 //!
 //! - [`Heap`]: a heap over a whole region (header, allocator, root object, lock);
 //! - [`Guard`]: the heap lock held; every read, write, allocation and free goes through it, and

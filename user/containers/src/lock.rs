@@ -3,7 +3,7 @@
 //!
 //! A taker spins briefly, then sleeps on a futex word beside the lock (the volatile page is
 //! DRAM, so shared futexes work there; where they do not, it polls). Waiters count themselves,
-//! so a release with nobody waiting is one atomic store, and wakes one sleeper otherwise. The
+//! so a release with nobody waiting is one atomic exchange, and wakes one sleeper otherwise. The
 //! lock survives the death of its holder: the word holds the holder's thread id and a stamp made
 //! from the boot time and the thread's start time (`/proc`). A waiter that finds the word held by
 //! a thread that no longer exists takes the lock over and says so. So does a thread that finds
