@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# pmdk.sh OUTDIR - builds tests/bench/pmdk_bench.c (the PMDK side of the benchmarks: a libpmemobj
-# transaction, libpmem's pmem_persist and a hash-map KVS on libpmemobj transactions) for the guest
-# and puts it in OUTDIR; prints the path of the program to run there (OUTDIR/pmdk_bench).
+# pmdk.sh - the PMDK side of the benchmarks, tests/bench/pmdk_bench.c (a libpmemobj transaction,
+# libpmem's pmem_persist and a hash-map KVS on libpmemobj transactions).
+#
+#   scripts/pmdk.sh OUTDIR         build it for the guest into OUTDIR; prints the path of the
+#                                  program to run there (OUTDIR/pmdk_bench)
+#   scripts/pmdk.sh guest [ARG...] build it, boot a benchmark guest (REGION_KERNEL, default bench)
+#                                  on a fresh 2 GiB NVDIMM image of its own, make an ext4 file
+#                                  system on it (busybox mke2fs), mount it -o dax at /mnt/dax and
+#                                  run `pmdk_bench /mnt/dax ARG...`; PMDK_PLUGIN=FILE also loads the
+#                                  counting TCG plugin and writes its marker lines to FILE
 #
 # PMDK comes from Debian (trixie's libpmemobj-dev and libpmem-dev), installed into the toolchain
 # root as an add-on step with its own marker file, so the root's package list (and with it every
@@ -15,7 +22,26 @@
 source "$(dirname "$0")/lib.sh"
 export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
 
-[ $# -eq 1 ] || die "usage: scripts/pmdk.sh OUTDIR"
+[ $# -ge 1 ] || die "usage: scripts/pmdk.sh OUTDIR | scripts/pmdk.sh guest [PMDK_BENCH_ARG...]"
+if [ "$1" = guest ]; then
+	shift
+	export REGION_KERNEL=${REGION_KERNEL:-bench}
+	bash "$REPO/scripts/kernel.sh" >/dev/null
+	stage=$REGION_CACHE/pmdk-stage
+	bash "$0" "$stage" >/dev/null
+	plugin=()
+	[ -n "${PMDK_PLUGIN:-}" ] && plugin=(--plugin "$PMDK_PLUGIN")
+	log "booting the PMDK benchmark guest (TCG; a few minutes)"
+	exec bash "$REPO/scripts/run-guest.sh" --fresh --image "$REGION_CACHE/pmem-pmdk.img" --image-size 2G \
+		--mem 2G --timeout 3600 "${plugin[@]}" --add "$stage:/bench" -- "
+set -e
+mke2fs -q -b 4096 /dev/pmem-nvdimm
+mkdir -p /mnt/dax
+mount -t ext4 -o dax /dev/pmem-nvdimm /mnt/dax
+/bench/pmdk_bench /mnt/dax $*
+umount /mnt/dax
+"
+fi
 outdir=$1
 PMDK_PACKAGES="libpmemobj-dev libpmem-dev"
 

@@ -2,7 +2,8 @@
 /*
  * pmdk_bench.c - the PMDK side of the benchmarks (issue 11): PMDK's libpmemobj and libpmem on a
  * file of an ext4-DAX mount, measured with the shared benchmark protocol of counts.h (one COUNTS
- * line per phase between a BEGIN and an END marker instruction). Prints figures, asserts nothing.
+ * line per phase between a BEGIN and an END marker instruction). Prints figures and asserts none;
+ * exits 1 if the map loses an entry (checked outside the phases).
  * Built by scripts/pmdk.sh (dynamically linked: see there why).
  *
  *   pmdk_bench DIR [--ops N] [--ops4k N] [PHASE...]
