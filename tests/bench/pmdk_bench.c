@@ -14,7 +14,8 @@
  *   persist100  system pmem: 100 bytes stored, then pmem_persist (the non-atomic floor);
  *   put100 get100 insert100 put4k mix100
  *               system pmdk: the common KVS workloads on a hash map kept by libpmemobj
- *               transactions (below), each on a fresh pool filled with the 10,000 keys first.
+ *               transactions (below), in one pool filled with the 10,000 keys first; after
+ *               each phase, unmeasured edits bring the key space back to that shape.
  * --ops is the operations per phase (default 2000), --ops4k those of put4k (default 500). Every
  * phase runs in this process with 1 worker (procs 1): a PMDK pool is open in one process at a time.
  *
@@ -91,7 +92,7 @@ static size_t make_key(char *key, unsigned i)
 
 /* ---- The hash map on libpmemobj transactions ---- */
 
-#define POOL_BYTES (256u << 20)
+#define POOL_BYTES (64u << 20) /* PMDK writes all of it at create: no bigger than needed */
 #define FIRST_BUCKETS 1024u
 enum { TYPE_TABLE = 1, TYPE_NODE, TYPE_OBJECT };
 
@@ -297,18 +298,42 @@ static long kv_get(const void *key, size_t key_len, unsigned char *out)
 	return node->value_len;
 }
 
-/* ---- Pools ---- */
+/* Removes KEY in one transaction; -1 if it is not there or the transaction fails. */
+static int kv_del(const void *key, size_t key_len)
+{
+	uint64_t *link, n;
+	int rc = -1;
+
+	if (tx_begin())
+		return -1;
+	n = kv_find(key, key_len, fnv1a(key, key_len), &link);
+	if (!n) {
+		tx_fail(ENOENT);
+		goto out;
+	}
+	if (tx_snapshot(link, sizeof(*link)) || tx_snapshot(&root->count, sizeof(root->count)))
+		goto out;
+	*link = ((struct kv_node *)at(n))->next;
+	root->count--;
+	if (pmemobj_tx_xfree(oid_of(n), POBJ_XFREE_NO_ABORT)) {
+		tx_fail(errno);
+		goto out;
+	}
+	rc = 0;
+out:
+	return tx_finish(rc);
+}
+
+/* ---- The pool and the unmeasured edits between phases ---- */
 
 static char pool_path[4096];
 
-/* A new, empty pool DIR/pmdk-bench.pool (any earlier one removed) with an empty map. */
-static void pool_fresh(const char *dir)
+/* A new pool DIR/pmdk-bench.pool (any earlier one removed) holding an empty map. */
+static void pool_create(const char *dir)
 {
 	PMEMoid r;
 	int rc;
 
-	if (pool)
-		pmemobj_close(pool);
 	snprintf(pool_path, sizeof(pool_path), "%s/pmdk-bench.pool", dir);
 	unlink(pool_path);
 	pool = pmemobj_create(pool_path, "region-bench-kvs", POOL_BYTES, 0600);
@@ -332,44 +357,77 @@ static void pool_fresh(const char *dir)
 		fail("creating the hash map", 1);
 }
 
-/* The fill before a KVS phase: keys 0..KEYS-1 with 100-byte values, 100 keys per transaction. */
-static void kv_fill(void)
+/* The key operation j of insert100's worker 0 adds: "new-%02u-%07u". */
+static size_t insert_key(char *key, uint64_t j)
+{
+	return (size_t)snprintf(key, 32, "new-%02u-%07u", 0u, (unsigned)j);
+}
+
+/*
+ * Unmeasured edits, 100 per transaction: FILL sets keys FIRST..LAST-1 to their fill values (the
+ * value of operation i of worker 0, 100 bytes); else the insert keys FIRST..LAST-1 are removed.
+ */
+static void kv_edit(int fill, uint64_t first, uint64_t last, const char *what)
 {
 	unsigned char value[100];
-	char key[16];
+	char key[32];
 
-	for (unsigned i = 0; i < KEYS; i += 100) {
+	for (uint64_t i = first; i < last; i += 100) {
 		int rc = tx_begin();
 
-		for (unsigned k = i; rc == 0 && k < i + 100 && k < KEYS; k++) {
-			make_value(value, sizeof(value), k, 0);
-			rc = kv_put(key, make_key(key, k), value, sizeof(value));
+		for (uint64_t k = i; rc == 0 && k < i + 100 && k < last; k++) {
+			if (fill) {
+				make_value(value, sizeof(value), k, 0);
+				rc = kv_put(key, make_key(key, (unsigned)k), value, sizeof(value));
+			} else {
+				rc = kv_del(key, insert_key(key, k));
+			}
 		}
 		if (tx_finish(rc))
-			fail("filling the map", 1);
+			fail(what, 1);
 	}
 }
 
-/* Checks the fill (outside the phases): KEYS entries, each key with its value. */
-static void kv_check_fill(void)
+/* Exits 1, saying why, if the map does not hold COUNT entries. */
+static void kv_check_count(uint64_t count)
+{
+	if (root->count != count) {
+		fprintf(stderr, "pmdk_bench: the map holds %" PRIu64 " entries, not %" PRIu64 "\n",
+			root->count, count);
+		exit(1);
+	}
+}
+
+/*
+ * Checks the key space (outside the phases): KEYS entries, each key with a 100-byte value, and
+ * with its fill value too when FILLED.
+ */
+static void kv_check(int filled)
 {
 	static unsigned char want[100], got[VALUE_MAX];
 	char key[16];
 
-	if (root->count != KEYS) {
-		fprintf(stderr, "pmdk_bench: the map holds %" PRIu64 " entries after the fill, not %u\n",
-			root->count, KEYS);
-		exit(1);
-	}
+	kv_check_count(KEYS);
 	for (unsigned i = 0; i < KEYS; i++) {
 		size_t key_len = make_key(key, i);
 
 		make_value(want, sizeof(want), i, 0);
-		if (kv_get(key, key_len, got) != (long)sizeof(want) || memcmp(got, want, sizeof(want))) {
-			fprintf(stderr, "pmdk_bench: key %s lost its value in the fill\n", key);
+		if (kv_get(key, key_len, got) != (long)sizeof(want) ||
+		    (filled && memcmp(got, want, sizeof(want)))) {
+			fprintf(stderr, "pmdk_bench: key %s lost its value\n", key);
 			exit(1);
 		}
 	}
+}
+
+/* The pool with its map filled: created and filled on first use, then kept for every phase. */
+static void pool_ready(const char *dir)
+{
+	if (pool)
+		return;
+	pool_create(dir);
+	kv_edit(1, 0, KEYS, "filling the map");
+	kv_check(1);
 }
 
 /* ---- Phases ---- */
@@ -384,7 +442,7 @@ static void phase_tx100(const char *dir)
 	unsigned char *p;
 	PMEMoid o;
 
-	pool_fresh(dir);
+	pool_ready(dir);
 	if (pmemobj_zalloc(pool, &o, 256, TYPE_OBJECT))
 		fail("pmemobj_zalloc", 1);
 	/* The 100 bytes start on a cache line, as persist100's do: both make 2 lines durable. */
@@ -403,6 +461,7 @@ static void phase_tx100(const char *dir)
 			fail("tx100 transaction", 1);
 	}
 	counts_phase_end(&s, "tx100", "pmdk", 1, ops);
+	pmemobj_free(&o);
 }
 
 /* persist100: 100 bytes stored into a libpmem mapping, then pmem_persist. */
@@ -440,28 +499,11 @@ static void phase_persist100(const char *dir)
 	unlink(path);
 }
 
-/* Checks the map after a phase (outside it): INSERTED more entries than the fill, each there. */
-static void kv_check_after(uint64_t inserted)
-{
-	static unsigned char got[VALUE_MAX];
-	char key[32];
-
-	if (root->count != KEYS + inserted) {
-		fprintf(stderr, "pmdk_bench: the map holds %" PRIu64 " entries, not %" PRIu64 "\n",
-			root->count, KEYS + inserted);
-		exit(1);
-	}
-	for (uint64_t j = 0; j < inserted; j++) {
-		size_t key_len = (size_t)snprintf(key, sizeof(key), "new-%02u-%07u", 0u, (unsigned)j);
-
-		if (kv_get(key, key_len, got) != 100) {
-			fprintf(stderr, "pmdk_bench: inserted key %s is missing\n", key);
-			exit(1);
-		}
-	}
-}
-
-/* The KVS workloads, each on a fresh pool filled first. */
+/*
+ * The KVS workloads, all on one pool filled once (before the first); after each phase the edits
+ * that bring the key space back to its filled shape (insert100's keys removed, put4k's keys
+ * refilled with 100-byte values), so every phase starts from the same shape.
+ */
 enum kv_workload { PUT100, GET100, INSERT100, PUT4K, MIX100 };
 
 static void phase_kv(const char *dir, enum kv_workload w)
@@ -472,9 +514,7 @@ static void phase_kv(const char *dir, enum kv_workload w)
 	struct counts_phase s;
 	char key[32];
 
-	pool_fresh(dir);
-	kv_fill();
-	kv_check_fill();
+	pool_ready(dir);
 	counts_phase_begin(&s);
 	for (uint64_t j = 0; j < n; j++) {
 		unsigned i = key_index(j, 0);
@@ -482,7 +522,7 @@ static void phase_kv(const char *dir, enum kv_workload w)
 		int put = w == PUT100 || w == PUT4K || w == INSERT100 || (w == MIX100 && j % 10 == 0);
 
 		if (w == INSERT100)
-			key_len = (size_t)snprintf(key, sizeof(key), "new-%02u-%07u", 0u, (unsigned)j);
+			key_len = insert_key(key, j);
 		else
 			key_len = make_key(key, w == PUT4K ? i % 1000 : i);
 		if (put) {
@@ -496,7 +536,13 @@ static void phase_kv(const char *dir, enum kv_workload w)
 		}
 	}
 	counts_phase_end(&s, names[w], "pmdk", 1, n);
-	kv_check_after(w == INSERT100 ? n : 0);
+	if (w == INSERT100) {
+		kv_check_count(KEYS + n);
+		kv_edit(0, 0, n, "removing insert100's keys");
+	} else if (w == PUT4K) {
+		kv_edit(1, 0, 1000, "refilling put4k's keys");
+	}
+	kv_check(0);
 }
 
 /* ---- Whether libpmem and libpmemobj take their PM path here ---- */
@@ -569,7 +615,7 @@ static void print_pm_path(const char *dir)
 		pmem_unmap(p, mapped);
 	}
 	unlink(path);
-	pool_fresh(dir);
+	pool_ready(dir);
 	vmflags_of(pool, flags, sizeof(flags));
 	printf("pmdk_bench: pool mapping VmFlags: %s (%s: libpmemobj %s)\n", flags,
 	       strstr(flags, " sf") || !strncmp(flags, "sf", 2) ? "sf, MAP_SYNC" : "no sf, no MAP_SYNC",
