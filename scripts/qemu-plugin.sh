@@ -6,7 +6,8 @@
 #   scripts/qemu-plugin.sh check    boot a guest running tests/bench/plugin/plugin_check.c under
 #                                   the plugin and compare every count with what must have run;
 #                                   prints "PASS name" / "FAIL name" lines; REGION_PLUGIN_MODE=exact
-#                                   checks the plugin's per-instruction mode instead
+#                                   checks the plugin's per-instruction mode instead; KERNEL=PATH
+#                                   boots that bzImage (default: scripts/kernel.sh's)
 #
 # The plugin is built on the host with the host's C compiler against the plugin API header of the
 # exact QEMU the host runs: the header comes from Debian's source package of the installed
@@ -97,7 +98,7 @@ check() {
 	static_c "$stage/plugin_check" "$REPO/tests/bench/plugin/plugin_check.c"
 	marks=$stage/marks.txt
 	log=$stage/console.log
-	bash "$REPO/scripts/run-guest.sh" --quiet --plugin "$marks" --log "$log" --add "$stage/plugin_check:/opt/plugin_check" \
+	bash "$REPO/scripts/run-guest.sh" ${KERNEL:+--kernel "$KERNEL"} --quiet --plugin "$marks" --log "$log" --add "$stage/plugin_check:/opt/plugin_check" \
 		-- /opt/plugin_check || die "the guest run failed (console log: $log)"
 	tr -d '\r' <"$log" | grep -a '^CHECK ' >"$stage/checks.txt" || true
 	[ -s "$stage/checks.txt" ] || die "no CHECK lines in the console log $log"
@@ -120,7 +121,8 @@ check() {
 			print "plugin: " mode ", " pairs " marker pairs" (bad ? " (BEGIN/END out of order)" : "")
 		}
 		{
-			k++
+			if ($2 != last) k++	# consecutive CHECK lines of one phase share its pair
+			last = $2
 			if (k > pairs) { print "FAIL " $2 ": no marker pair"; fails++; next }
 			got = value(e[k], $3) - value(b[k], $3)
 			want = $5
