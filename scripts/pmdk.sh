@@ -71,9 +71,8 @@ install_pmdk() {
 
 bash "$REPO/scripts/toolchain.sh" >/dev/null
 install_pmdk
-root=$(toolchain_root)
 src=$REPO/tests/bench/pmdk_bench.c
-# shellcheck disable=SC2086 # the package list is meant to split into words
+# shellcheck disable=SC2086,SC2016 # the package list splits into words; the format is dpkg's
 versions=$(in_root dpkg-query -W -f '${Package} ${Version}\n' $PMDK_PACKAGES libndctl6 libdaxctl1 libc6)
 headers=$(cat "$REPO/tests/bench/"*.h "$REPO/ioctl_uapi/region.h")
 key=$(hash_of "$(cat "$src")" "$headers" "$(cat "$0")" "$versions")
@@ -90,11 +89,12 @@ if [ ! -f "$cache/.complete" ]; then
 		-I "$REPO/tests/bench" -I "$REPO/user/libregion/include" \
 		-o "$cache.tmp/pmdk/pmdk_bench.bin" "$src" "$lib/libpmemobj.a" "$lib/libpmem.a" \
 		-lndctl -ldaxctl -pthread -ldl >&2 || die "compiling pmdk_bench failed"
-	# The shared libraries the program loads (paths inside the root) and the loader.
+	# The shared libraries the program loads and the loader, copied inside the root (where their
+	# paths and symbolic links mean what they say; the cache is mounted there at the same path).
 	in_root ldd "$cache.tmp/pmdk/pmdk_bench.bin" >"$cache.tmp/ldd.txt" ||
 		die "ldd of pmdk_bench failed"
-	awk '/=>/ && $3 ~ /^\// { print $3 } /ld-linux/ && !/=>/ { print $1 }' "$cache.tmp/ldd.txt" |
-		while read -r so; do cp -L "$root$so" "$cache.tmp/pmdk/"; done
+	mapfile -t libs < <(awk '/=>/ && $3 ~ /^\// { print $3 } /ld-linux/ && !/=>/ { print $1 }' "$cache.tmp/ldd.txt")
+	in_root cp -L "${libs[@]}" "$cache.tmp/pmdk/" || die "copying the libraries of pmdk_bench failed"
 	[ -f "$cache.tmp/pmdk/ld-linux-x86-64.so.2" ] || die "no dynamic loader in $(cat "$cache.tmp/ldd.txt")"
 	cat >"$cache.tmp/pmdk_bench" <<'WRAP'
 #!/bin/sh
