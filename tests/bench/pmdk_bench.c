@@ -141,7 +141,7 @@ static uint64_t fnv1a(const void *key, size_t len)
 	return h;
 }
 
-/* Aborts the current transaction with ERR (errno when 0) and returns -1. */
+/* Aborts the current transaction with ERR (EINVAL when 0) and returns -1. */
 static int tx_fail(int err)
 {
 	pmemobj_tx_abort(err ? err : EINVAL);
