@@ -29,22 +29,16 @@
 
 use crate::{
     dirty::DirtySet,
-    epoch_state::{Commit, EpochState, FirstWrite, Refused},
+    epoch_state::{Commit, EpochState, FirstWrite, Refused, WriteRange},
     region_file::{borrow, OpenRegion, VmFault, VM_FAULT_OOM, VM_FAULT_SIGBUS},
     regionfs_h::{
-        region_next_open_region, region_put_file, region_unmap_pages, region_unmap_pages_in,
+        region_next_open_region, region_put_file, region_unmap_page_list, region_unmap_pages,
     },
     table::Region,
     undo_share::Shortage,
 };
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::{ffi::c_uint, prelude::*};
-
-/// Up to this many dirty pages, PMSYNC removes their mappings page by page; beyond it, in one
-/// call over the span from the first to the last, so that scattered pages still cost one TLB
-/// shootdown round per mapping (clean pages in the span are unmapped too and fault again on
-/// their next access).
-const UNMAP_ONE_BY_ONE: usize = 8;
 
 /// PMSYNC's state of one open region.
 pub(crate) struct Epoch {
@@ -86,8 +80,8 @@ impl Epoch {
         self.state.dirty.grow(pages)
     }
 
-    /// Takes the undo slots out (when the region goes away).
-    pub(crate) fn take_slots(&mut self) -> KVVec<u32> {
+    /// Takes the undo slots out (when the region goes away): page slots and line-log slots.
+    pub(crate) fn take_slots(&mut self) -> [KVVec<u32>; 2] {
         self.state.dirty.take_slots()
     }
 
@@ -159,6 +153,59 @@ impl Epoch {
         }
     }
 
+    /// `REGION_IOC_WRITE` into `open` (shaped `region`) with its lock held: logs and writes
+    /// `ranges` (see `EpochState::log_write`), committing first if the undo area runs short.
+    pub(crate) fn log_write(
+        &mut self,
+        open: &OpenRegion,
+        region: &Region,
+        untracked: bool,
+        ranges: &[WriteRange<'_>],
+    ) -> Result {
+        let device = &open.device;
+        let all = self.writers_lost || untracked;
+        let writers = &self.writers;
+        let done = self.state.log_write(
+            &mut device.pm(),
+            &device.layout,
+            open.index,
+            region,
+            ranges,
+            &device.undo_pool,
+            |pages| quiesce(open, pages, writers, all),
+        );
+        let counters = &device.op_counters;
+        match done {
+            Ok(w) => {
+                if let Some(c) = w.committed {
+                    self.committed(open, c);
+                }
+                counters.logged_writes.fetch_add(1, Relaxed);
+                counters.lines_logged.fetch_add(w.lines_logged, Relaxed);
+                counters.undo_pages.fetch_add(w.pages_saved, Relaxed);
+                Ok(())
+            }
+            Err(Refused::OutOfRange) => Err(EINVAL),
+            Err(Refused::EpochsExhausted) => Err(EOVERFLOW),
+            Err(Refused::Shortage(Shortage::OutOfMemory)) => Err(ENOMEM),
+            Err(Refused::Shortage(shortage)) => {
+                pr_warn!(
+                    "region {}: write refused with ENOSPC: {}\n",
+                    open.index,
+                    match shortage {
+                        Shortage::OwnerShare => "its owner's other regions hold the owner's whole share of the undo area",
+                        _ => "undo area full",
+                    }
+                );
+                Err(ENOSPC)
+            }
+            Err(Refused::Poisoned) => {
+                pr_err!("region {}: a line cannot be saved before the write (poisoned memory): write refused with EIO\n", open.index);
+                Err(EIO)
+            }
+        }
+    }
+
     /// PMSYNC of `open` (shaped `region`) with its lock held: returns the epoch that is now
     /// durable, or `EOVERFLOW` when the region's epochs are used up.
     pub(crate) fn commit(
@@ -223,44 +270,38 @@ fn refuse_first_write(open: &OpenRegion, shortage: Shortage) -> VmFault {
 }
 
 /// No CPU may store to a dirty page from here on: removes the writable mappings of `pages` of
-/// `open` in the mappings listed in `writers` (in every mapping if `all`), one by one for a few
-/// pages, over their whole span otherwise.
+/// `open` in the mappings listed in `writers` (in every mapping if `all`), in one walk of the
+/// region's mappings, with one TLB flush per mapping for pages that lie close together (see
+/// `region_unmap_page_list`). Without memory to sort the pages, it unmaps their whole span from
+/// every mapping instead.
 fn quiesce(open: &OpenRegion, pages: &[u64], writers: &[usize], all: bool) {
-    if pages.len() <= UNMAP_ONE_BY_ONE {
-        for &p in pages {
-            unmap_writers(open, writers, all, p, 1);
-        }
-    } else {
+    if pages.is_empty() {
+        return;
+    }
+    let counters = &open.device.op_counters;
+    counters.unmap_rounds.fetch_add(1, Relaxed);
+    let mut sorted: KVVec<u64> = KVVec::new();
+    // A copy: the C side sorts it.
+    if sorted.extend_from_slice(pages, GFP_KERNEL).is_err() {
         let first = pages.iter().copied().min().unwrap_or(0);
         let last = pages.iter().copied().max().unwrap_or(0);
-        unmap_writers(open, writers, all, first, last - first + 1);
-    }
-}
-
-/// Removes the page table entries of pages `[first, first + count)` of `open` from the mappings in
-/// `writers` (from every mapping if `all`): one TLB shootdown round.
-fn unmap_writers(open: &OpenRegion, writers: &[usize], all: bool, first: u64, count: u64) {
-    let counters = &open.device.op_counters;
-    if all {
         // SAFETY: `open.inode` is live (type invariant of `OpenRegion`).
-        unsafe { region_unmap_pages(open.inode, first, count) };
-    } else {
-        // SAFETY: `open.inode` is live (type invariant of `OpenRegion`), and `writers` is valid
-        // for reads of its length for the call.
-        let unmapped = unsafe {
-            region_unmap_pages_in(
-                open.inode,
-                first,
-                count,
-                writers.as_ptr().cast(),
-                writers.len(),
-            )
-        };
-        counters
-            .mappings_unmapped
-            .fetch_add(unmapped as u64, Relaxed);
+        unsafe { region_unmap_pages(open.inode, first, last - first + 1) };
+        return;
     }
-    counters.unmap_rounds.fetch_add(1, Relaxed);
+    let (vmas, n) = if all {
+        (core::ptr::null(), 0)
+    } else {
+        (writers.as_ptr().cast(), writers.len())
+    };
+    // SAFETY: `open.inode` is live (type invariant of `OpenRegion`); `sorted` is valid for reads
+    // and writes (it is sorted in place) and `writers` for reads of their lengths for the call (a
+    // null `vmas` means every mapping).
+    let unmapped =
+        unsafe { region_unmap_page_list(open.inode, sorted.as_mut_ptr(), sorted.len(), vmas, n) };
+    counters
+        .mappings_unmapped
+        .fetch_add(unmapped as u64, Relaxed);
 }
 
 /// PMSYNC of every region the calling process has a file descriptor open for writing on (each

@@ -149,6 +149,8 @@ pub(crate) struct OpCounters {
     pub(crate) undo_pages: AtomicU64,
     pub(crate) unmap_rounds: AtomicU64,
     pub(crate) mappings_unmapped: AtomicU64,
+    pub(crate) logged_writes: AtomicU64,
+    pub(crate) lines_logged: AtomicU64,
 }
 
 /// The attached persistent memory device and its regions.
@@ -716,6 +718,9 @@ impl RegionDevice {
             undo_pages: self.op_counters.undo_pages.load(Relaxed),
             unmap_rounds: self.op_counters.unmap_rounds.load(Relaxed),
             mappings_unmapped: self.op_counters.mappings_unmapped.load(Relaxed),
+            logged_writes: self.op_counters.logged_writes.load(Relaxed),
+            lines_logged: self.op_counters.lines_logged.load(Relaxed),
+            lines_nt: self.pm_counters.lines_nt.load(Relaxed),
             ..RegionCounters::default()
         }
     }

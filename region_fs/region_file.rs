@@ -18,12 +18,16 @@ use crate::{
     device::RegionDevice,
     dirty::DirtySet,
     epoch::Epoch,
+    epoch_state::WriteRange,
     regionfs_h::{
         region_inode_new, region_inode_put, region_inode_set_size, region_install_fd,
         region_unmap_pages, region_vmf_insert,
     },
     table::Region,
-    uapi::{RegionStat, REGION_IOC_FSTAT, REGION_IOC_PMSYNC},
+    uapi::{
+        RegionStat, RegionWriteArgs, RegionWriteRange, REGION_IOC_FSTAT, REGION_IOC_PMSYNC,
+        REGION_IOC_WRITE, REGION_WRITE_COMMIT, REGION_WRITE_MAX_BYTES, REGION_WRITE_MAX_RANGES,
+    },
 };
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::{
@@ -148,6 +152,68 @@ impl OpenRegion {
         }
         let v = &mut *view;
         v.epoch.commit(self, &v.region, v.untracked > 0)
+    }
+
+    /// `REGION_IOC_WRITE`: copies the ranges and their bytes in from user memory (all of them
+    /// before anything is written, so a bad address writes nothing), then logs and writes them
+    /// under the region's lock and, with `REGION_WRITE_COMMIT`, commits. Returns the epoch.
+    fn write(&self, args: &RegionWriteArgs) -> Result<u64> {
+        if args.flags & !REGION_WRITE_COMMIT != 0 || args.reserved != [0; 2] || args.count == 0 {
+            return Err(EINVAL);
+        }
+        if args.count > REGION_WRITE_MAX_RANGES {
+            return Err(E2BIG);
+        }
+        let count = args.count as usize;
+        let mut ranges: KVVec<RegionWriteRange> = KVVec::with_capacity(count, GFP_KERNEL)?;
+        let mut reader = UserSlice::new(
+            UserPtr::from_addr(args.ranges as usize),
+            count * core::mem::size_of::<RegionWriteRange>(),
+        )
+        .reader();
+        let mut total: u64 = 0;
+        for _ in 0..count {
+            let r: RegionWriteRange = reader.read()?;
+            total = total.checked_add(r.len).ok_or(E2BIG)?;
+            ranges.push(r, GFP_KERNEL)?;
+        }
+        if total > REGION_WRITE_MAX_BYTES {
+            return Err(E2BIG);
+        }
+        let mut bytes: KVVec<u8> = KVVec::from_elem(0u8, total as usize, GFP_KERNEL)?;
+        let mut at = 0usize;
+        for r in ranges.iter() {
+            let len = r.len as usize;
+            UserSlice::new(UserPtr::from_addr(r.addr as usize), len)
+                .reader()
+                .read_slice(&mut bytes[at..at + len])?;
+            at += len;
+        }
+        let mut writes: KVVec<WriteRange<'_>> = KVVec::with_capacity(count, GFP_KERNEL)?;
+        let mut rest: &[u8] = &bytes;
+        for r in ranges.iter() {
+            let (data, tail) = rest.split_at(r.len as usize);
+            writes.push(
+                WriteRange {
+                    offset: r.offset,
+                    data,
+                },
+                GFP_KERNEL,
+            )?;
+            rest = tail;
+        }
+        let mut view = self.view.lock();
+        if view.failed {
+            return Err(EIO);
+        }
+        let v = &mut *view;
+        let untracked = v.untracked > 0;
+        v.epoch.log_write(self, &v.region, untracked, &writes)?;
+        if args.flags & REGION_WRITE_COMMIT != 0 {
+            v.epoch.commit(self, &v.region, untracked)
+        } else {
+            Ok(v.epoch.number())
+        }
     }
 
     /// A media error or the device's removal damaged the region: from now on its faults
@@ -283,6 +349,16 @@ impl OpenRegion {
                     .write(&epoch)?;
                 Ok(0)
             }
+            REGION_IOC_WRITE => {
+                crate::state::may_commit(writable).map_err(crate::device::errno)?;
+                let size = core::mem::size_of::<RegionWriteArgs>();
+                let (mut reader, mut writer) =
+                    UserSlice::new(UserPtr::from_addr(arg), size).reader_writer();
+                let mut args: RegionWriteArgs = reader.read()?;
+                args.epoch = self.write(&args)?;
+                writer.write(&args)?;
+                Ok(0)
+            }
             _ => Err(ENOTTY),
         }
     }
@@ -295,9 +371,10 @@ impl PinnedDrop for OpenRegion {
         // is unloading (the next attach rolls them back); either way the pool may have them.
         let mut view = self.view.lock();
         let uid = view.region.uid;
-        let slots = view.epoch.take_slots();
+        let [page_slots, line_slots] = view.epoch.take_slots();
         drop(view);
-        self.device.undo_pool.give_back(uid, &slots);
+        self.device.undo_pool.give_back(uid, &page_slots);
+        self.device.undo_pool.give_back(uid, &line_slots);
         // SAFETY: the reference taken in `new` (type invariant), released once, here.
         unsafe { region_inode_put(self.inode) };
     }

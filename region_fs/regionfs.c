@@ -10,9 +10,14 @@
  * references). The first write to a page in an epoch faults (->fault with FAULT_FLAG_WRITE, or
  * ->pfn_mkwrite on a read-only PTE), so Rust can save the page to the undo log first. PMSYNC zaps
  * the PTEs of the dirty pages in the mappings that took a write fault in the epoch (or appeared by
- * copying one, through ->open), region_unmap_pages_in: a write fault that raced with it then finds
+ * copying one, through ->open), region_unmap_page_list: a write fault that raced with it then finds
  * its PTE changed and is retried in the new epoch. Mappings that only read keep their read-only
  * PTEs, and their processes get no TLB flush.
+ *
+ * Each inode also owns one zeroed page of DRAM, the region's volatile page (i_private): mapped at
+ * the mmap offset REGION_VOLATILE_OFFSET of the UAPI, shared by every process that has the region
+ * open, for lock words and counters that must never reach persistent memory. It is freed when the
+ * inode goes, after the last file of the region is closed (mappings hold their own references).
  *
  * Lock order: mmap_lock, then the region's lock (Rust), then i_mmap_rwsem, then the PTE lock.
  */
@@ -26,16 +31,38 @@
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
 #include <linux/rbtree.h>
+#include <linux/sort.h>
 
 #include "regionfs.h"
+#include "../ioctl_uapi/region.h"
 
 #define REGIONFS_MAGIC 0x52474e46 /* "RGNF" */
 
 static struct vfsmount *region_mnt;
 
+/* Frees the inode's volatile page with the inode. */
+static void regionfs_evict_inode(struct inode *inode)
+{
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+	if (inode->i_private)
+		__free_page(inode->i_private);
+	inode->i_private = NULL;
+}
+
+static const struct super_operations regionfs_ops = {
+	.statfs = simple_statfs,
+	.evict_inode = regionfs_evict_inode,
+};
+
 static int regionfs_init_fs_context(struct fs_context *fc)
 {
-	return init_pseudo(fc, REGIONFS_MAGIC) ? 0 : -ENOMEM;
+	struct pseudo_fs_context *ctx = init_pseudo(fc, REGIONFS_MAGIC);
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->ops = &regionfs_ops;
+	return 0;
 }
 
 /* No .owner: the mount is ours and goes away at unload; files pin the module through fops. */
@@ -69,10 +96,17 @@ void region_fs_unmount(void)
 /* A new inode for a region of @size bytes in *@out; returns 0 or a negative errno. */
 int region_inode_new(u64 size, struct inode **out)
 {
-	struct inode *inode = alloc_anon_inode(region_mnt->mnt_sb);
+	struct page *volatile_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	struct inode *inode;
 
-	if (IS_ERR(inode))
+	if (!volatile_page)
+		return -ENOMEM;
+	inode = alloc_anon_inode(region_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		__free_page(volatile_page);
 		return PTR_ERR(inode);
+	}
+	inode->i_private = volatile_page;
 	inode->i_mode = S_IFREG | 0600;
 	i_size_write(inode, size);
 	*out = inode;
@@ -165,6 +199,24 @@ static const struct vm_operations_struct region_vm_ops = {
 	.pfn_mkwrite = region_vm_pfn_mkwrite,
 };
 
+/*
+ * Maps the region's volatile page: exactly one page at REGION_VOLATILE_OFFSET, shared. Writable
+ * only through a file opened for writing (mmap itself refuses a shared writable mapping of a
+ * read-only file).
+ */
+static const struct vm_operations_struct region_volatile_vm_ops = {};
+
+static int region_volatile_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct page *page = file_inode(file)->i_private;
+
+	if (vma_pages(vma) != REGION_VOLATILE_SIZE / PAGE_SIZE || !page)
+		return -EINVAL;
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &region_volatile_vm_ops;
+	return vm_insert_page(vma, vma->vm_start, page);
+}
+
 static int region_file_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	/*
@@ -173,6 +225,8 @@ static int region_file_mmap(struct file *file, struct vm_area_struct *vma)
 	 */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	if (vma->vm_pgoff == REGION_VOLATILE_OFFSET >> PAGE_SHIFT)
+		return region_volatile_mmap(file, vma);
 	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &region_vm_ops;
 	vma->vm_private_data = file->private_data;
@@ -210,37 +264,58 @@ void region_unmap_pages(struct inode *inode, u64 first, u64 count)
 	unmap_mapping_pages(inode->i_mapping, first, count, false);
 }
 
+static int region_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * Removes the mappings of pages [@first, @first + @count) of the region in the mappings listed in
- * @vmas (@n addresses of vm_area_structs) and leaves every other mapping alone; returns how many
- * mappings it unmapped. It walks the inode's rmap under i_mmap_rwsem, as unmap_mapping_pages()
- * does, so every mapping it touches is live with its page tables in place: a listed address is
- * only compared with the rmap's, never followed.
+ * Removes the page table entries of @pages (@npages page offsets, in any order: sorted here in
+ * place) from the mappings listed in @vmas (@n addresses of vm_area_structs; every mapping if
+ * @vmas is NULL), walking the inode's rmap once. In each mapping, pages at most REGION_UNMAP_GAP apart go in one call, so
+ * that pages close together cost one TLB flush per mapping (the clean pages between them lose
+ * their entries too, and fault again on their next access). Returns how many mappings lost
+ * entries. It walks the rmap under i_mmap_rwsem, as unmap_mapping_pages() does, so every mapping
+ * it touches is live with its page tables in place: a listed address is only compared with the
+ * rmap's, never followed.
  */
-unsigned long region_unmap_pages_in(struct inode *inode, u64 first, u64 count,
-				    const unsigned long *vmas, size_t n)
+#define REGION_UNMAP_GAP 8
+unsigned long region_unmap_page_list(struct inode *inode, u64 *pages, size_t npages,
+				     const unsigned long *vmas, size_t n)
 {
 	struct address_space *mapping = inode->i_mapping;
-	u64 last = first + count - 1;
 	unsigned long unmapped = 0;
 	struct rb_node *node;
-	size_t i;
+	size_t i, k;
 
+	sort(pages, npages, sizeof(*pages), region_cmp_u64, NULL);
 	i_mmap_lock_read(mapping);
 	for (node = rb_first_cached(&mapping->i_mmap); node; node = rb_next(node)) {
 		struct vm_area_struct *vma = rb_entry(node, struct vm_area_struct, shared.rb);
-		u64 start = max_t(u64, first, vma->vm_pgoff);
-		u64 end = min_t(u64, last, vma_last_pgoff(vma));
+		u64 first = vma->vm_pgoff, last = vma_last_pgoff(vma);
+		bool any = false;
 
-		if (start > end)
-			continue;
-		for (i = 0; i < n && vmas[i] != (unsigned long)vma; i++)
-			;
-		if (i == n)
-			continue;
-		zap_vma_range(vma, vma->vm_start + ((start - vma->vm_pgoff) << PAGE_SHIFT),
-			      (end - start + 1) << PAGE_SHIFT);
-		unmapped++;
+		if (vmas) {
+			for (i = 0; i < n && vmas[i] != (unsigned long)vma; i++)
+				;
+			if (i == n)
+				continue;
+		}
+		for (k = 0; k < npages && pages[k] <= last; k++) {
+			u64 start = pages[k], end = start;
+
+			if (start < first)
+				continue;
+			while (k + 1 < npages && pages[k + 1] <= last &&
+			       pages[k + 1] - end <= REGION_UNMAP_GAP)
+				end = pages[++k];
+			zap_vma_range(vma, vma->vm_start + ((start - first) << PAGE_SHIFT),
+				      (end - start + 1) << PAGE_SHIFT);
+			any = true;
+		}
+		unmapped += any;
 	}
 	i_mmap_unlock_read(mapping);
 	return unmapped;

@@ -20,8 +20,8 @@ void region_inode_put(struct inode *inode);
 int region_install_fd(struct inode *inode, void *private, bool writable);
 vm_fault_t region_vmf_insert(struct vm_fault *vmf, unsigned long pfn, bool writable);
 void region_unmap_pages(struct inode *inode, u64 first, u64 count);
-unsigned long region_unmap_pages_in(struct inode *inode, u64 first, u64 count,
-				    const unsigned long *vmas, size_t n);
+unsigned long region_unmap_page_list(struct inode *inode, u64 *pages, size_t npages,
+				     const unsigned long *vmas, size_t n);
 void *region_next_open_region(unsigned int *next, struct file **file);
 void region_put_file(struct file *file);
 void region_cond_resched(void);

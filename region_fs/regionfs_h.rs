@@ -36,10 +36,10 @@ extern "C" {
         writable: bool,
     ) -> VmFault;
     pub(crate) fn region_unmap_pages(inode: *mut bindings::inode, first: u64, count: u64);
-    pub(crate) fn region_unmap_pages_in(
+    pub(crate) fn region_unmap_page_list(
         inode: *mut bindings::inode,
-        first: u64,
-        count: u64,
+        pages: *mut u64,
+        npages: usize,
         vmas: *const c_ulong,
         n: usize,
     ) -> c_ulong;

@@ -12,7 +12,9 @@ use crate::pmem::Pmem;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::{ffi::c_int, prelude::*};
 
-use crate::region_glue_h::{region_pm_copy_mc, region_pm_fence, region_pm_writeback};
+use crate::region_glue_h::{
+    region_pm_copy_mc, region_pm_fence, region_pm_write_nt, region_pm_writeback,
+};
 use core::cell::Cell;
 
 /// Write-backs and fences issued on the device since it was attached.
@@ -22,6 +24,8 @@ pub(crate) struct PmCounters {
     pub(crate) lines_written_back: AtomicU64,
     /// Fences.
     pub(crate) fences: AtomicU64,
+    /// Lines written with non-temporal stores.
+    pub(crate) lines_nt: AtomicU64,
 }
 
 /// The DAX mapping of the device as a [`Pm`].
@@ -99,6 +103,14 @@ impl Drop for DaxPm<'_> {
 }
 
 impl DaxPm<'_> {
+    /// Counts the lines of `[offset, offset + len)` as written non-temporally.
+    fn count_nt(&self, offset: u64, len: u64) {
+        if len > 0 {
+            let lines = (offset + len - 1) / CACHE_LINE - offset / CACHE_LINE + 1;
+            self.counters.lines_nt.fetch_add(lines, Relaxed);
+        }
+    }
+
     /// Copies `len` bytes from `src` (device offset `offset`) to `dst` with a machine-check-safe
     /// copy; poisoned memory stops it, is logged and noted for [`Pm::take_poison`].
     fn copy_mc(&self, dst: *mut u8, src: *const u8, offset: u64, len: usize) {
@@ -182,6 +194,23 @@ impl Pm for DaxPm<'_> {
             unsafe { region_pm_writeback(addr.cast(), len as usize) };
             let lines = (offset + len - 1) / CACHE_LINE - offset / CACHE_LINE + 1;
             self.counters.lines_written_back.fetch_add(lines, Relaxed);
+        }
+    }
+
+    fn write_nt(&mut self, offset: u64, bytes: &[u8]) {
+        if let Some(dst) = self.at(offset, bytes.len() as u64) {
+            // SAFETY: `dst` is valid for `bytes.len()` bytes (checked by `at`), and `bytes` is a
+            // distinct DRAM buffer of that length.
+            unsafe { region_pm_write_nt(dst.cast(), bytes.as_ptr().cast(), bytes.len()) };
+            self.count_nt(offset, bytes.len() as u64);
+        }
+    }
+
+    fn zero_nt(&mut self, offset: u64, len: u64) {
+        if let Some(dst) = self.at(offset, len) {
+            // SAFETY: `dst` is valid for `len` bytes (checked by `at`); a null source writes zeros.
+            unsafe { region_pm_write_nt(dst.cast(), core::ptr::null(), len as usize) };
+            self.count_nt(offset, len);
         }
     }
 

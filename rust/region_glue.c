@@ -280,6 +280,24 @@ unsigned long region_pm_copy_mc(void *dst, const void *src, size_t len)
 	return copy_mc_to_kernel(dst, src, len);
 }
 
+/*
+ * Copies @len bytes from @src to persistent memory at @dst with non-temporal stores (movnti on
+ * x86): no line is left in the cache, so nothing needs writing back, and the next
+ * region_pm_fence() makes them durable. With @src NULL, writes zeros.
+ */
+void region_pm_write_nt(void *dst, const void *src, size_t len)
+{
+	while (src == NULL && len > 0) {
+		size_t n = min_t(size_t, len, PAGE_SIZE);
+
+		memcpy_flushcache(dst, page_address(ZERO_PAGE(0)), n);
+		dst += n;
+		len -= n;
+	}
+	if (src)
+		memcpy_flushcache(dst, src, len);
+}
+
 /* Orders every earlier write-back before every later store (sfence on x86). */
 void region_pm_fence(void)
 {

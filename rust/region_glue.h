@@ -21,6 +21,7 @@ unsigned long region_pmem_pfn(const struct region_pmem *pm);
 long region_pmem_bad_pages(const struct region_pmem *pm, u64 *pages, long max);
 void region_pm_writeback(void *addr, size_t len);
 void region_pm_fence(void);
+void region_pm_write_nt(void *dst, const void *src, size_t len);
 unsigned long region_pm_copy_mc(void *dst, const void *src, size_t len);
 void region_notify_attach(const void *target);
 void region_notify_detach(void);

@@ -32,6 +32,7 @@ extern "C" {
     ) -> c_long;
     pub(crate) fn region_pm_writeback(addr: *mut c_void, len: usize);
     pub(crate) fn region_pm_fence();
+    pub(crate) fn region_pm_write_nt(dst: *mut c_void, src: *const c_void, len: usize);
     pub(crate) fn region_pm_copy_mc(dst: *mut c_void, src: *const c_void, len: usize) -> c_ulong;
     pub(crate) fn region_notify_attach(target: *const c_void);
     pub(crate) fn region_notify_detach();

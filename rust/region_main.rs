@@ -64,6 +64,9 @@ mod epoch_state;
 #[path = "../region_fs/core/geometry.rs"]
 mod geometry;
 #[allow(unreachable_pub, dead_code)]
+#[path = "../region_fs/core/line_log.rs"]
+mod line_log;
+#[allow(unreachable_pub, dead_code)]
 #[path = "../region_fs/core/ops.rs"]
 mod ops;
 #[allow(unreachable_pub, dead_code)]

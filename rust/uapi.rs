@@ -37,4 +37,6 @@ user_struct! {
     RegionLayout = 64 + 9 * 8 + 4 * 4 + 12 * 16 + 2 * 4 + 3 * 8;
     RegionCounters = 16 * 8;
     RegionFormatArgs = 4 + 4 + 3 * 8;
+    RegionWriteRange = 3 * 8;
+    RegionWriteArgs = 8 + 4 + 4 + 8 + 2 * 8;
 }

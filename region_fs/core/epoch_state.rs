@@ -180,6 +180,24 @@ impl<D: DirtyPages> EpochState<D> {
                 OnShortage::Refuse => return Err(Refused::Shortage(shortage)),
             },
         };
+        self.save_to(pm, layout, index, region, pgoff, page, slot, pool)?;
+        Ok(FirstWrite::Saved { committed })
+    }
+
+    /// Saves page `pgoff` (device page `page`) of `region` to `slot`, taken for it, and marks it
+    /// dirty; gives the slot back on failure.
+    #[allow(clippy::too_many_arguments)]
+    fn save_to<P: Pm, U: UndoSlots>(
+        &mut self,
+        pm: &mut P,
+        layout: &Layout,
+        index: u32,
+        region: &Region,
+        pgoff: u64,
+        page: u64,
+        slot: u32,
+        pool: &U,
+    ) -> Result<(), Refused> {
         let header = UndoHeader::page_copy(index, pgoff, self.epoch);
         if ops::save_undo(pm, layout, slot, &header, page).is_err() {
             pool.give_back(region.uid, &[slot]);
@@ -191,7 +209,7 @@ impl<D: DirtyPages> EpochState<D> {
             pool.give_back(region.uid, &[slot]);
             return Err(Refused::Shortage(Shortage::OutOfMemory));
         }
-        Ok(FirstWrite::Saved { committed })
+        Ok(())
     }
 
     /// Commits the epoch: `quiesce(pages)` first removes every writable mapping of the dirty
@@ -476,16 +494,8 @@ impl<D: DirtyPages> EpochState<D> {
             .device_page(pgoff)
             .ok_or(Logging::Refused(Refused::OutOfRange))?;
         let slot = pool.take_for(region.uid).map_err(Logging::Commit)?;
-        let header = UndoHeader::page_copy(index, pgoff, self.epoch);
-        if ops::save_undo(pm, layout, slot, &header, page).is_err() {
-            pool.give_back(region.uid, &[slot]);
-            return Err(Logging::Refused(Refused::Poisoned));
-        }
-        if self.dirty.insert(pgoff, slot).is_err() {
-            pool.give_back(region.uid, &[slot]);
-            return Err(Logging::Refused(Refused::Shortage(Shortage::OutOfMemory)));
-        }
-        Ok(())
+        self.save_to(pm, layout, index, region, pgoff, page, slot, pool)
+            .map_err(Logging::Refused)
     }
 
     /// Undo slots the epoch holds: page copies and line logs.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pmsync_test.c - PMSYNC on region file descriptors: the epochs it returns, what it costs
- * (exactly the dirty pages' lines plus one metadata line, and two fences, whatever the region's
- * size), that it covers every process's stores, that the first write after it faults again, and
- * that running out of undo slots commits automatically instead of losing atomicity. Calls go
+ * (exactly the dirty pages' lines plus one metadata line, two fences, and one walk of the
+ * mappings, whatever the region's size), that it covers every process's stores, that the first
+ * write after it faults again, and that running out of undo slots commits automatically instead of losing atomicity. Calls go
  * through libregion, except a PMSYNC given a bad pointer.
  *
  * Expects region.ko loaded on a formatted device with no regions; removes what it creates.
@@ -110,8 +110,10 @@ static void check_pmsync_cost(struct __test_metadata *_metadata, int dev, __u64 
 	EXPECT_EQ(3 * PAGE / 64 + 1, b.lines_written_back - a.lines_written_back);
 	EXPECT_EQ(2U, b.fences - a.fences);
 	EXPECT_EQ(1U, b.pmsyncs - a.pmsyncs);
-	EXPECT_EQ(3U, b.unmap_rounds - a.unmap_rounds);
-	EXPECT_EQ(3U, b.mappings_unmapped - a.mappings_unmapped);
+	/* One walk of the mappings, and one mapping (this one) loses its entries: pages 0, 5 and 9
+	 * lie close enough for one call, so one TLB flush. */
+	EXPECT_EQ(1U, b.unmap_rounds - a.unmap_rounds);
+	EXPECT_EQ(1U, b.mappings_unmapped - a.mappings_unmapped);
 	munmap(p, size);
 	close(r);
 	region_delete(dev, "cost");
@@ -275,7 +277,7 @@ TEST_F(sync, copied_mappings_lose_their_writable_entries_at_pmsync)
 	a = counters(self->dev);
 	ASSERT_EQ(0, region_pmsync(r, &e));
 	b = counters(self->dev);
-	EXPECT_EQ(2U * 2, b.mappings_unmapped - a.mappings_unmapped); /* 2 pages x 2 processes */
+	EXPECT_EQ(2U, b.mappings_unmapped - a.mappings_unmapped); /* the 2 processes' mappings */
 	ASSERT_EQ(1, write(go[1], &byte, 1));
 	ASSERT_EQ(1, read(done[0], &byte, 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

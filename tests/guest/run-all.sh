@@ -21,6 +21,7 @@ insmod $KO pmem=$PMEM
 run device_test /tests/bin/device_test
 run region_test /tests/bin/region_test
 run pmsync_test /tests/bin/pmsync_test
+run write_test /tests/bin/write_test
 run trust_test /tests/bin/trust_test
 run libregion_test /tests/bin/libregion_test
 run lib_test /tests/bin/lib_test

@@ -26,6 +26,7 @@
 #include "region.h"
 #include "cleanup.h"
 #include "kselftest_harness.h"
+#include "reload.h"
 
 #define PAGE 4096UL
 #define ALICE 1000
@@ -65,20 +66,6 @@ static int as_user(unsigned int uid, int dev, int (*step)(int dev, long arg), lo
 	if (WIFSIGNALED(status))
 		return 200 + WTERMSIG(status);
 	return WEXITSTATUS(status);
-}
-
-/* Unloads and reloads the module (every descriptor on it must be closed); returns a new @dev. */
-static int reload(int dev)
-{
-	char cmd[256];
-	const char *pmem = getenv("REGION_PMEM");
-
-	region_device_close(dev);
-	snprintf(cmd, sizeof(cmd), "rmmod region && insmod /region/region.ko pmem=%s",
-		 pmem ? pmem : "/dev/pmem-nvdimm");
-	if (system(cmd))
-		return -1;
-	return region_device_open(NULL);
 }
 
 /* Maps region @fd (@pages pages) shared, writable if @write. */
