@@ -135,6 +135,7 @@ enum op_id {
 	OP_FILE_CALLS,
 	OP_FORMAT,
 	OP_LET_GO,
+	OP_WRITE,
 	NR_OPS
 };
 
@@ -181,7 +182,7 @@ static struct {
 static const char *const op_names[NR_OPS] = {
 	"hostile_ioctl", "create", "open", "close", "mmap", "munmap", "store", "load", "pmsync",
 	"pmsync_all", "resize", "delete", "fork", "mremap", "mprotect", "madvise", "query",
-	"file_calls", "format", "let_go",
+	"file_calls", "format", "let_go", "write",
 };
 
 /* How often each step is picked, out of the sum. */
@@ -190,6 +191,7 @@ static const unsigned op_weights[NR_OPS] = {
 	[OP_MUNMAP] = 2, [OP_STORE] = 10, [OP_LOAD] = 3, [OP_PMSYNC] = 4, [OP_PMSYNC_ALL] = 2,
 	[OP_RESIZE] = 3, [OP_DELETE] = 2, [OP_FORK] = 1, [OP_MREMAP] = 2, [OP_MPROTECT] = 2,
 	[OP_MADVISE] = 3, [OP_QUERY] = 3, [OP_FILE_CALLS] = 2, [OP_FORMAT] = 1, [OP_LET_GO] = 1,
+	[OP_WRITE] = 8,
 };
 
 static void name_of(char *buf, int i)
@@ -553,7 +555,7 @@ static const unsigned long region_cmds[] = {
 	REGION_IOC_DEVICE_INFO, REGION_IOC_CREATE, REGION_IOC_OPEN, REGION_IOC_DELETE,
 	REGION_IOC_STAT, REGION_IOC_LIST, REGION_IOC_RESIZE, REGION_IOC_LAYOUT,
 	REGION_IOC_COUNTERS, REGION_IOC_PMSYNC_ALL, REGION_IOC_FORMAT, REGION_IOC_FSTAT,
-	REGION_IOC_PMSYNC,
+	REGION_IOC_PMSYNC, REGION_IOC_WRITE,
 };
 
 /* An ioctl number: one of ours, one of ours malformed, a generic one, or garbage. */
@@ -712,7 +714,11 @@ static int op_mmap(struct rng *r)
 		fd = pick(r, 2) ? w.dev_rw : w.null_fd;
 	if (CALL(ioctl(fd, REGION_IOC_FSTAT, &st)) != 0)
 		st.size = PAGE;
-	switch (pick(r, 6)) {
+	switch (pick(r, 7)) {
+	case 6: /* the volatile page, sometimes with the wrong length */
+		len = PAGE * (pick(r, 4) ? 1 : 1 + pick(r, 3));
+		off = REGION_VOLATILE_OFFSET;
+		break;
 	case 0: /* one page, maybe past the end */
 		len = PAGE, off = pick(r, st.size / PAGE + 1) * PAGE;
 		break;
@@ -1033,6 +1039,59 @@ static int op_format(struct rng *r)
 }
 
 /* Close every region fd and unmap everything, so that deletes, shrinks and formats can succeed. */
+/* Where the bytes of a write come from: ours, read-only, unreachable, or a region mapping. */
+static uint64_t hostile_source(struct rng *r, uint64_t len)
+{
+	struct map *m;
+
+	switch (pick(r, 8)) {
+	case 0: return bad_pointer(r);
+	case 1: return (uint64_t)(uintptr_t)w.ro_page;
+	case 2: /* straddling into the PROT_NONE page (when @len is longer than what is left) */
+		return (uint64_t)(uintptr_t)(w.fence + PAGE - pick(r, len < PAGE ? len + 1 : PAGE));
+	case 3: /* a region mapping: the kernel reads region memory (it may fault) */
+		m = pick_map(r);
+		if (m)
+			return (uint64_t)(uintptr_t)(m->addr + pick(r, m->len));
+		/* fall through */
+	default:
+		return (uint64_t)(uintptr_t)(w.scratch + pick(r, SCRATCH / 2));
+	}
+}
+
+/* REGION_IOC_WRITE with hostile ranges, counts, flags and descriptors. */
+static int op_write(struct rng *r)
+{
+	struct region_write_range *ranges = (struct region_write_range *)(w.scratch + SCRATCH / 2);
+	const uint32_t most = (SCRATCH / 2) / sizeof(*ranges);
+	struct region_write_args a;
+	struct region_stat st;
+	int fd = pick(r, 8) ? region_fd(r, pick(r, 6) != 0) : hostile_fd(r);
+	uint32_t i, n;
+
+	if (fd < 0)
+		return 0;
+	if (CALL(ioctl(fd, REGION_IOC_FSTAT, &st)) != 0)
+		st.size = PAGE;
+	n = pick(r, 10) ? 1 + (uint32_t)pick(r, 8) : (uint32_t)pick(r, most);
+	for (i = 0; i < n; i++) {
+		uint64_t len = pick(r, 4) ? 1 + pick(r, 256) : pick(r, 3) ? pick(r, 3 * PAGE) :
+			       hostile_size(r);
+		uint64_t off = pick(r, 4) ? pick(r, st.size + 1) : hostile_size(r);
+
+		ranges[i].offset = off;
+		ranges[i].len = len;
+		ranges[i].addr = pick(r, 6) ? (uint64_t)(uintptr_t)(w.scratch + pick(r, SCRATCH / 4)) :
+					      hostile_source(r, len);
+	}
+	memset(&a, 0, sizeof(a));
+	a.ranges = pick(r, 12) ? (uint64_t)(uintptr_t)ranges : bad_pointer(r);
+	a.count = pick(r, 16) ? n : hostile_u32(r);
+	a.flags = pick(r, 2) ? REGION_WRITE_COMMIT : pick(r, 6) ? 0 : hostile_u32(r);
+	poke(a.reserved, sizeof(a.reserved), r);
+	return CALL(ioctl(fd, REGION_IOC_WRITE, &a)) == 0;
+}
+
 static int op_let_go(struct rng *r)
 {
 	int i;
@@ -1054,7 +1113,7 @@ static int op_let_go(struct rng *r)
 static int (*const op_fns[NR_OPS])(struct rng *) = {
 	op_hostile_ioctl, op_create, op_open, op_close, op_mmap, op_munmap, op_store, op_load,
 	op_pmsync, op_pmsync_all, op_resize, op_delete, op_fork, op_mremap, op_mprotect,
-	op_madvise, op_query, op_file_calls, op_format, op_let_go,
+	op_madvise, op_query, op_file_calls, op_format, op_let_go, op_write,
 };
 
 static int pick_op(struct rng *r)
