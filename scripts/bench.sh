@@ -21,7 +21,8 @@
 # Settings: BENCH_RUNS (3), KVS_BENCH_OPS (operations per worker, default 2000), BENCH_ONLY=pm
 # (everything but LMDB, PMDK and the KVS) or BENCH_ONLY=kvs (LMDB, PMDK and the KVS only),
 # BENCH_TIMEOUT (seconds, default 7200), REGION_KERNEL (bench; test measures on the debug kernel),
-# REGION_PLUGIN_MODE=exact (instructions counted one by one; slower).
+# REGION_PLUGIN_MODE=exact (instructions counted one by one; slower), BENCH_KERNEL and BENCH_KO (a
+# bzImage and a region.ko built for it elsewhere, instead of scripts/kernel.sh's and module.sh's).
 source "$(dirname "$0")/lib.sh"
 export REPO_DIR=$REPO CACHE_DIR=$REGION_CACHE
 # Figures come from the kernel without lockdep, DEBUG_VM and kmemleak (scripts/kernel.sh), which
@@ -36,8 +37,14 @@ case $ONLY in '' | pm | kvs) ;; *) die "BENCH_ONLY must be pm or kvs (or unset f
 [[ $OPS =~ ^[1-9][0-9]*$ ]] || die "bad KVS_BENCH_OPS '$OPS'"
 start=$SECONDS
 
-bash "$REPO/scripts/kernel.sh" >/dev/null
-ko=$(bash "$REPO/scripts/module.sh")
+if [ -n "${BENCH_KERNEL:-}" ] && [ -n "${BENCH_KO:-}" ]; then
+	kernel_args=(--kernel "$BENCH_KERNEL")
+	ko=$BENCH_KO
+else
+	bash "$REPO/scripts/kernel.sh" >/dev/null
+	kernel_args=()
+	ko=$(bash "$REPO/scripts/module.sh")
+fi
 bash "$REPO/scripts/qemu-plugin.sh" >/dev/null || die "no counting plugin for this QEMU (see above)"
 stage=$REGION_CACHE/bench-bin
 rm -rf "$stage"
@@ -177,7 +184,7 @@ marks=$logs/bench-$stamp.marks
 log "booting the benchmark guest (TCG, counting plugin; $RUNS rounds; 10-20 minutes a round)"
 log "console log: $console (tail -f it to follow); plugin file: $marks"
 rc=0
-bash "$REPO/scripts/run-guest.sh" --quiet --fresh --image "$REGION_CACHE/pmem-bench.img" --image-size 2G --mem 2G \
+bash "$REPO/scripts/run-guest.sh" ${kernel_args[@]+"${kernel_args[@]}"} --quiet --fresh --image "$REGION_CACHE/pmem-bench.img" --image-size 2G --mem 2G \
 	--timeout "${BENCH_TIMEOUT:-7200}" --plugin "$marks" --log "$console" --add "$ko:/region/region.ko" \
 	--add "$stage:/bench" -- "$guest" || rc=$?
 tr -d '\r' <"$console" | grep -a '^BENCH-STEP-FAILED' >&2 || true

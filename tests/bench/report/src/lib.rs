@@ -29,11 +29,12 @@ pub fn report(console: &str, plugin: Option<&str>) -> String {
     let _ = writeln!(
         out,
         "Counts report: {} COUNTS lines, {} marker pairs ({}), {} phases paired; host and guest time of a phase \
-         differ by at most {:.1}%",
+         differ by at most {} us, and by at most {:.2}% in phases of 0.1 s or more",
         pairing.lines,
         pairing.pairs,
         pf.header.as_deref().unwrap_or("no plugin file"),
         paired,
+        pairing.worst_time_diff_ns / 1000,
         pairing.worst_time_diff * 100.0
     );
     for (n, l) in &pf.bad {

@@ -13,6 +13,9 @@ pub const TIME_SLACK_NS: u64 = 3_000_000;
 /// Relative slack between host and guest time of one phase.
 pub const TIME_SLACK_FRACTION: f64 = 0.05;
 
+/// Phases at least this long count for [`Pairing::worst_time_diff`].
+pub const LONG_PHASE_NS: u64 = 100_000_000;
+
 /// A phase and, when it was paired, the plugin's counts between its markers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Paired {
@@ -35,8 +38,11 @@ pub struct Pairing {
     pub lines: usize,
     /// What did not pair or agree, one sentence each.
     pub notes: Vec<String>,
-    /// The largest relative difference of host and guest time among paired phases.
+    /// The largest relative difference of host and guest time among paired phases of at least
+    /// [`LONG_PHASE_NS`] (shorter ones are within the absolute slack).
     pub worst_time_diff: f64,
+    /// The largest absolute difference of host and guest time among paired phases, ns.
+    pub worst_time_diff_ns: u64,
 }
 
 /// Whether guest time @guest and host time @host of one phase agree.
