@@ -119,9 +119,12 @@ pub fn pair(lines: &[CountsLine], marks: &[Mark]) -> Pairing {
                         for (i, v) in d.iter_mut().enumerate() {
                             *v = e.counts[i].saturating_sub(b.counts[i]);
                         }
-                        let diff = paired.phase.ns.abs_diff(host) as f64
-                            / paired.phase.ns.max(host).max(1) as f64;
-                        out.worst_time_diff = out.worst_time_diff.max(diff);
+                        let abs = paired.phase.ns.abs_diff(host);
+                        out.worst_time_diff_ns = out.worst_time_diff_ns.max(abs);
+                        if paired.phase.ns.max(host) >= LONG_PHASE_NS {
+                            let diff = abs as f64 / paired.phase.ns.max(host) as f64;
+                            out.worst_time_diff = out.worst_time_diff.max(diff);
+                        }
                         check_lines(&paired.phase, &d, &mut out.notes);
                         paired.plugin = Some(d);
                         paired.hostns = Some(host);
