@@ -275,7 +275,9 @@ fn refuse_first_write(open: &OpenRegion, shortage: Shortage) -> VmFault {
 /// `region_unmap_page_list`). Without memory to sort the pages, it unmaps their whole span from
 /// every mapping instead.
 fn quiesce(open: &OpenRegion, pages: &[u64], writers: &[usize], all: bool) {
-    if pages.is_empty() {
+    // No page, or no mapping that may hold a writable entry (pages saved by writes through the
+    // kernel, never mapped writable): nothing to remove, no walk, no flush.
+    if pages.is_empty() || (!all && writers.is_empty()) {
         return;
     }
     let counters = &open.device.op_counters;

@@ -14,10 +14,11 @@
  * its PTE changed and is retried in the new epoch. Mappings that only read keep their read-only
  * PTEs, and their processes get no TLB flush.
  *
- * Each inode also owns one zeroed page of DRAM, the region's volatile page (i_private): mapped at
- * the mmap offset REGION_VOLATILE_OFFSET of the UAPI, shared by every process that has the region
- * open, for lock words and counters that must never reach persistent memory. It is freed when the
- * inode goes, after the last file of the region is closed (mappings hold their own references).
+ * Each inode also owns the region's volatile page (i_private): a one-page file of the kernel's
+ * shmem, mapped at the mmap offset REGION_VOLATILE_OFFSET of the UAPI, shared by every process that
+ * has the region open, for lock words and counters that must never reach persistent memory. Being
+ * a file's page (not a bare one), shared futexes work on it. It goes with the inode, after the
+ * last file of the region is closed (mappings hold their own references to the shmem file).
  *
  * Lock order: mmap_lock, then the region's lock (Rust), then i_mmap_rwsem, then the PTE lock.
  */
@@ -31,6 +32,7 @@
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
 #include <linux/rbtree.h>
+#include <linux/shmem_fs.h>
 #include <linux/sort.h>
 
 #include "regionfs.h"
@@ -40,13 +42,13 @@
 
 static struct vfsmount *region_mnt;
 
-/* Frees the inode's volatile page with the inode. */
+/* Drops the inode's volatile page file with the inode. */
 static void regionfs_evict_inode(struct inode *inode)
 {
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
 	if (inode->i_private)
-		__free_page(inode->i_private);
+		fput(inode->i_private);
 	inode->i_private = NULL;
 }
 
@@ -96,17 +98,19 @@ void region_fs_unmount(void)
 /* A new inode for a region of @size bytes in *@out; returns 0 or a negative errno. */
 int region_inode_new(u64 size, struct inode **out)
 {
-	struct page *volatile_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	struct file *volatile_file;
 	struct inode *inode;
 
-	if (!volatile_page)
-		return -ENOMEM;
+	volatile_file = shmem_kernel_file_setup("region-volatile", REGION_VOLATILE_SIZE,
+						EMPTY_VMA_FLAGS);
+	if (IS_ERR(volatile_file))
+		return PTR_ERR(volatile_file);
 	inode = alloc_anon_inode(region_mnt->mnt_sb);
 	if (IS_ERR(inode)) {
-		__free_page(volatile_page);
+		fput(volatile_file);
 		return PTR_ERR(inode);
 	}
-	inode->i_private = volatile_page;
+	inode->i_private = volatile_file;
 	inode->i_mode = S_IFREG | 0600;
 	i_size_write(inode, size);
 	*out = inode;
@@ -204,17 +208,20 @@ static const struct vm_operations_struct region_vm_ops = {
  * only through a file opened for writing (mmap itself refuses a shared writable mapping of a
  * read-only file).
  */
-static const struct vm_operations_struct region_volatile_vm_ops = {};
-
 static int region_volatile_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct page *page = file_inode(file)->i_private;
+	struct file *volatile_file = file_inode(file)->i_private;
+	int err;
 
-	if (vma_pages(vma) != REGION_VOLATILE_SIZE / PAGE_SIZE || !page)
+	if (vma_pages(vma) != REGION_VOLATILE_SIZE / PAGE_SIZE || !volatile_file)
 		return -EINVAL;
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_ops = &region_volatile_vm_ops;
-	return vm_insert_page(vma, vma->vm_start, page);
+	/* The mapping becomes the shmem file's, at its start. */
+	vma->vm_pgoff = 0;
+	err = vfs_mmap(volatile_file, vma);
+	if (err)
+		return err;
+	vma_set_file(vma, volatile_file);
+	return 0;
 }
 
 static int region_file_mmap(struct file *file, struct vm_area_struct *vma)

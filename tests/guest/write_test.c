@@ -11,6 +11,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -278,6 +280,11 @@ TEST_F(write, the_volatile_page_is_shared_and_starts_at_zero)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
 	EXPECT_EQ(7ULL, v[1]);
+	/* A file's page: shared futexes work on it (a wake finds no one; a wait on a changed value
+	 * returns at once). */
+	EXPECT_EQ(0, syscall(SYS_futex, (uint32_t *)&v[2], FUTEX_WAKE, 1, NULL, NULL, 0));
+	EXPECT_EQ(-1, syscall(SYS_futex, (uint32_t *)&v[2], FUTEX_WAIT, 1, NULL, NULL, 0));
+	EXPECT_EQ(EAGAIN, errno);
 	EXPECT_EQ(0, self->map[0]); /* not the region's bytes */
 	ro = region_open(self->dev, "w", 0);
 	ASSERT_LE(0, ro);
