@@ -71,11 +71,15 @@ static void __attribute__((noreturn)) fail(const char *what, int pmdk)
 #define KEYS 10000u
 #define VALUE_MAX 4096u
 
-/* Byte k of the value of operation j of worker w. */
-static void make_value(unsigned char *v, size_t len, uint64_t j, unsigned w)
+/*
+ * Byte k of the value of operation j of worker w in a phase of salt @salt: 8 * n + procs, n the
+ * workload's place in put100, get100, insert100, put4k, mix100 (0 for the fill), as
+ * user/kvs/src/load.rs's phase_salt: no phase writes a key the value an earlier one left there.
+ */
+static void make_value(unsigned char *v, size_t len, uint64_t j, unsigned w, uint64_t salt)
 {
 	for (size_t k = 0; k < len; k++)
-		v[k] = (unsigned char)((j * 31 + w * 7 + k) & 0xff);
+		v[k] = (unsigned char)((j * 31 + w * 7 + salt * 13 + k) & 0xff);
 }
 
 /* The key index of operation j of worker w. */
@@ -377,7 +381,7 @@ static void kv_edit(int fill, uint64_t first, uint64_t last, const char *what)
 
 		for (uint64_t k = i; rc == 0 && k < i + 100 && k < last; k++) {
 			if (fill) {
-				make_value(value, sizeof(value), k, 0);
+				make_value(value, sizeof(value), k, 0, 0);
 				rc = kv_put(key, make_key(key, (unsigned)k), value, sizeof(value));
 			} else {
 				rc = kv_del(key, insert_key(key, k));
@@ -411,7 +415,7 @@ static void kv_check(int filled)
 	for (unsigned i = 0; i < KEYS; i++) {
 		size_t key_len = make_key(key, i);
 
-		make_value(want, sizeof(want), i, 0);
+		make_value(want, sizeof(want), i, 0, 0);
 		if (kv_get(key, key_len, got) != (long)sizeof(want) ||
 		    (filled && memcmp(got, want, sizeof(want)))) {
 			fprintf(stderr, "pmdk_bench: key %s lost its value\n", key);
@@ -454,7 +458,7 @@ static void phase_tx100(const char *dir)
 		if (rc == 0)
 			rc = tx_snapshot(p, 100);
 		if (rc == 0) {
-			make_value(value, sizeof(value), j, 0);
+			make_value(value, sizeof(value), j, 0, 0);
 			memcpy(p, value, sizeof(value));
 		}
 		if (tx_finish(rc))
@@ -487,7 +491,7 @@ static void phase_persist100(const char *dir)
 			path);
 	counts_phase_begin(&s);
 	for (uint64_t j = 0; j < ops; j++) {
-		make_value(value, sizeof(value), j, 0);
+		make_value(value, sizeof(value), j, 0, 0);
 		memcpy(p, value, sizeof(value));
 		if (is_pmem)
 			pmem_persist(p, sizeof(value));
@@ -526,7 +530,7 @@ static void phase_kv(const char *dir, enum kv_workload w)
 		else
 			key_len = make_key(key, w == PUT4K ? i % 1000 : i);
 		if (put) {
-			make_value(value, len, j, 0);
+			make_value(value, len, j, 0, 8 * (uint64_t)w + 1); /* procs 1 */
 			if (kv_put(key, key_len, value, len))
 				fail(names[w], 1);
 		} else if (kv_get(key, key_len, out) != 100) {

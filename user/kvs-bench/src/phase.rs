@@ -39,7 +39,7 @@ pub fn run_phase(
                 failure = Some(io::Error::last_os_error());
                 break;
             }
-            0 => worker(system, workload, w, ops, &writer),
+            0 => worker(system, workload, w, ops, procs, &writer),
             pid => pids.push(pid),
         }
     }
@@ -87,10 +87,17 @@ pub fn run_phase(
 }
 
 /// A forked worker: runs its operations, reports them, and exits (0 when all went well).
-fn worker(system: &dyn System, workload: Workload, w: u32, ops: u64, report: &File) -> ! {
+fn worker(
+    system: &dyn System,
+    workload: Workload,
+    w: u32,
+    ops: u64,
+    procs: u32,
+    report: &File,
+) -> ! {
     let run = panic::catch_unwind(AssertUnwindSafe(|| -> io::Result<u64> {
         let mut store = system.worker()?;
-        let done = run_workload(&mut *store, workload, w, ops)?;
+        let done = run_workload(&mut *store, workload, w, ops, procs)?;
         drop(store);
         let mut line = [0u8; REPORT];
         line[..4].copy_from_slice(&w.to_le_bytes());

@@ -263,19 +263,37 @@ pub fn op_key_index(workload: Workload, j: u64, w: u32) -> u32 {
     i as u32
 }
 
-/// The value operation `j` of worker `w` writes: `len` bytes, byte `k` = `(j*31 + w*7 + k) & 0xff`
-/// (so every put changes the value).
-pub fn op_value(j: u64, w: u32, len: usize, out: &mut Vec<u8>) {
-    let base = j.wrapping_mul(31).wrapping_add(u64::from(w) * 7);
+/// The salt of a phase: `8 * n + procs`, `n` the workload's place in put100, get100, insert100,
+/// put4k, mix100 (0 to 4). It goes into every value the phase writes, so that no phase writes a
+/// key the value an earlier phase left there (a store that skips unchanged bytes would then write
+/// nothing, while the others write).
+pub fn phase_salt(workload: Workload, procs: u32) -> u64 {
+    let n = match workload {
+        Workload::Put100 => 0,
+        Workload::Get100 => 1,
+        Workload::Insert100 => 2,
+        Workload::Put4k => 3,
+        Workload::Mix100 => 4,
+    };
+    8 * n + u64::from(procs)
+}
+
+/// The value operation `j` of worker `w` writes in a phase of salt `salt` ([`phase_salt`]; 0 for
+/// the fill): `len` bytes, byte `k` = `(j*31 + w*7 + salt*13 + k) & 0xff`.
+pub fn op_value(j: u64, w: u32, salt: u64, len: usize, out: &mut Vec<u8>) {
+    let base = j
+        .wrapping_mul(31)
+        .wrapping_add(u64::from(w) * 7)
+        .wrapping_add(salt.wrapping_mul(13));
     out.clear();
     out.extend((0..len as u64).map(|k| (base.wrapping_add(k) & 0xff) as u8));
 }
 
-/// The value key `i` is filled with: the 100 bytes [`op_value`] gives operation `i` of worker 0,
-/// byte `k` = `(i*31 + k) & 0xff` (what the PMDK side fills with too).
+/// The value key `i` is filled with: the 100 bytes [`op_value`] gives operation `i` of worker 0
+/// with salt 0, byte `k` = `(i*31 + k) & 0xff` (what the PMDK side fills with too).
 pub fn fill_value(i: u32) -> Vec<u8> {
     let mut v = Vec::with_capacity(SMALL_VALUE);
-    op_value(u64::from(i), 0, SMALL_VALUE, &mut v);
+    op_value(u64::from(i), 0, 0, SMALL_VALUE, &mut v);
     v
 }
 
@@ -325,15 +343,17 @@ pub fn restore_edits(workload: Workload, procs: u32, ops: u64) -> Vec<Edit> {
     }
 }
 
-/// Runs worker `w`'s `ops` operations of `workload` on `store` (each put with `commit`, so
-/// durable before the next operation); returns the operations done. A get that does not find
-/// its key, or finds a value of the wrong length, is an error.
+/// Runs worker `w`'s `ops` operations of `workload` on `store`, in a phase of `procs` workers
+/// (each put with `commit`, so durable before the next operation); returns the operations done.
+/// A get that does not find its key, or finds a value of the wrong length, is an error.
 pub fn run_workload(
     store: &mut (impl Store + ?Sized),
     workload: Workload,
     w: u32,
     ops: u64,
+    procs: u32,
 ) -> io::Result<u64> {
+    let salt = phase_salt(workload, procs);
     let mut key = Vec::with_capacity(16);
     let mut value = Vec::with_capacity(LARGE_VALUE);
     let mut out = Vec::with_capacity(LARGE_VALUE);
@@ -354,7 +374,7 @@ pub fn run_workload(
             } else {
                 SMALL_VALUE
             };
-            op_value(j, w, len, &mut value);
+            op_value(j, w, salt, len, &mut value);
             store.put(&key, &value, true)?;
         } else if !store.get(&key, &mut out)? {
             return Err(io::Error::other(format!(
@@ -446,11 +466,18 @@ mod tests {
         );
         assert_eq!(op_key_index(Workload::Put4k, 1, 0), 919);
         let mut v = Vec::new();
-        op_value(2, 1, 100, &mut v);
+        op_value(2, 1, 0, 100, &mut v);
         assert_eq!(v.len(), 100);
         assert_eq!((v[0], v[1], v[99]), (69, 70, ((69 + 99) & 0xff) as u8));
-        op_value(9, 3, 4096, &mut v);
+        op_value(9, 3, 0, 4096, &mut v);
         assert_eq!(v[4095], ((9 * 31 + 3 * 7 + 4095) & 0xff) as u8);
+        op_value(9, 3, phase_salt(Workload::Put100, 2), 100, &mut v);
+        assert_eq!(v[0], ((9 * 31 + 3 * 7 + 2 * 13) & 0xff) as u8);
+        assert_ne!(
+            phase_salt(Workload::Put100, 1),
+            phase_salt(Workload::Put100, 2),
+            "a phase never writes the values an earlier one left"
+        );
         assert_eq!(fill_value(300)[1], ((300 * 31 + 1) & 0xff) as u8);
         for w in Workload::ALL {
             assert_eq!(Workload::from_name(w.name()), Some(w));
@@ -472,7 +499,7 @@ mod tests {
         assert_eq!(m.0.len(), 10_000);
         for w in Workload::ALL {
             for worker in 0..2 {
-                assert_eq!(run_workload(&mut m, w, worker, 30).expect("run"), 30);
+                assert_eq!(run_workload(&mut m, w, worker, 30, 2).expect("run"), 30);
             }
             for e in restore_edits(w, 2, 30) {
                 match e {
@@ -484,6 +511,6 @@ mod tests {
             assert!(m.0.values().all(|v| v.len() == SMALL_VALUE));
         }
         m.0.remove(&b"key-000000"[..]);
-        assert!(run_workload(&mut m, Workload::Get100, 0, 1).is_err());
+        assert!(run_workload(&mut m, Workload::Get100, 0, 1, 1).is_err());
     }
 }
