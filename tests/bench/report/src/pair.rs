@@ -2,8 +2,8 @@
 //!
 //! Nothing is guessed: marker pairs are taken in order (a BEGIN without its END, or an END
 //! without a BEGIN, is dropped and reported); the k-th complete pair goes with the k-th COUNTS
-//! line as long as the two agree (the host's time between the markers and the guest's time of the
-//! phase within [`TIME_SLACK_NS`] + [`TIME_SLACK_FRACTION`]); from the first phase that does not
+//! line as long as the two agree ([`times_agree`]: the host's time between the markers and the
+//! guest's time of the phase); from the first phase that does not
 //! agree, or that has no pair left, on, phases keep no plugin counts, and the report says so.
 
 use crate::parse::{plugin_field, CountsLine, Mark, Phase, PLUGIN_FIELDS};
@@ -12,6 +12,9 @@ use crate::parse::{plugin_field, CountsLine, Mark, Phase, PLUGIN_FIELDS};
 pub const TIME_SLACK_NS: u64 = 3_000_000;
 /// Relative slack between host and guest time of one phase.
 pub const TIME_SLACK_FRACTION: f64 = 0.05;
+/// How much longer than between its markers a phase may take in the guest: its clock is read
+/// before BEGIN and after END, and the process may be preempted there (a kworker, a timer tick).
+pub const OUTSIDE_MARKERS_NS: u64 = 25_000_000;
 
 /// Phases at least this long count for [`Pairing::worst_time_diff`].
 pub const LONG_PHASE_NS: u64 = 100_000_000;
@@ -45,10 +48,13 @@ pub struct Pairing {
     pub worst_time_diff_ns: u64,
 }
 
-/// Whether guest time @guest and host time @host of one phase agree.
+/// Whether guest time @guest and host time @host of one phase agree: the markers lie inside the
+/// guest's interval, so the host's time may not exceed the guest's (beyond the slack), and the
+/// guest's may exceed the host's by at most [`OUTSIDE_MARKERS_NS`] more.
 pub fn times_agree(guest: u64, host: u64) -> bool {
-    let diff = guest.abs_diff(host);
-    diff as f64 <= TIME_SLACK_NS as f64 + TIME_SLACK_FRACTION * guest.max(host) as f64
+    let slack = |t: u64| TIME_SLACK_NS as f64 + TIME_SLACK_FRACTION * t as f64;
+    host as f64 <= guest as f64 + slack(guest)
+        && guest as f64 <= host as f64 + slack(host) + OUTSIDE_MARKERS_NS as f64
 }
 
 /// Complete BEGIN/END pairs in order; notes about markers without their partner.
@@ -172,5 +178,21 @@ fn check_lines(phase: &Phase, d: &[u64; PLUGIN_FIELDS.len()], notes: &mut Vec<St
             "console line {}: phase {} {} {}: the module wrote back {} + {} nt lines but the plugin saw only {} + {}",
             phase.line, phase.workload, phase.system, phase.procs, module, module_nt, plugin, plugin_nt
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guest_interval_holds_the_markers() {
+        assert!(times_agree(1_000_000_000, 1_000_300_000));
+        // Preempted for 6 ms while taking a snapshot, outside the markers.
+        assert!(times_agree(6_759_000, 721_000));
+        // The markers cannot be further apart than the guest's clock reads around them.
+        assert!(!times_agree(721_000, 6_759_000));
+        assert!(!times_agree(100_000_000, 200_000_000));
+        assert!(!times_agree(100_000_000, 50_000_000));
     }
 }
