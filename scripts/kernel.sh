@@ -23,9 +23,6 @@ fuzz) fragments=("$REPO/scripts/kernel/region.config" "$REPO/scripts/kernel/test
 esac
 
 root=$(bash "$REPO/scripts/toolchain.sh")
-# One build at a time: a second caller waits here, then finds the tree built.
-exec 9>"$REGION_CACHE/.kernel.lock"
-flock 9
 src_version=$(in_root dpkg-query -W -f='${Version}' "$KERNEL_PKG")
 tools=$(in_root /bin/sh -c 'clang --version | head -1; rustc --version; bindgen --version')
 # Bump BUILD_RECIPE when this script changes how the tree is built (not just how it reports).
@@ -33,6 +30,14 @@ BUILD_RECIPE=1
 key=$(hash_of "$KERNEL_PKG" "$src_version" "$(cat "${fragments[@]}")" "$tools" "$BUILD_RECIPE")
 out=$REGION_CACHE/kernel-$key
 kdir=$out/linux
+# A built tree needs no lock: a caller never waits for another flavour's build.
+if [ -f "$out/.complete" ]; then
+	echo "$kdir"
+	exit 0
+fi
+# One build at a time: a second caller waits here, then finds the tree built.
+exec 9>"$REGION_CACHE/.kernel.lock"
+flock 9
 if [ -f "$out/.complete" ]; then
 	echo "$kdir"
 	exit 0
