@@ -235,7 +235,10 @@ impl DirtyPages for DirtySet {
     }
 
     fn push_line_slot(&mut self, slot: u32) -> Result<(), OutOfMemory> {
-        self.lines.slots.push(slot, GFP_KERNEL).map_err(|_| OutOfMemory)
+        self.lines
+            .slots
+            .push(slot, GFP_KERNEL)
+            .map_err(|_| OutOfMemory)
     }
 
     fn forget_lines_from(&mut self, first: u64, forget: impl FnMut(u32, u32)) {
