@@ -296,11 +296,11 @@ fn quiesce(open: &OpenRegion, pages: &[u64], writers: &[usize], all: bool) {
     } else {
         (writers.as_ptr().cast(), writers.len())
     };
-    // SAFETY: `open.inode` is live (type invariant of `OpenRegion`); `sorted` is valid for reads
-    // and writes (it is sorted in place) and `writers` for reads of their lengths for the call (a
-    // null `vmas` means every mapping).
-    let unmapped =
-        unsafe { region_unmap_page_list(open.inode, sorted.as_mut_ptr(), sorted.len(), vmas, n) };
+    let (list, len) = (sorted.as_mut_ptr(), sorted.len());
+    // SAFETY: `open.inode` is live (type invariant of `OpenRegion`); `list` is valid for reads
+    // and writes of `len` pages (sorted in place) and `vmas` for reads of `n` entries for the call
+    // (a null `vmas` means every mapping).
+    let unmapped = unsafe { region_unmap_page_list(open.inode, list, len, vmas, n) };
     counters
         .mappings_unmapped
         .fetch_add(unmapped as u64, Relaxed);

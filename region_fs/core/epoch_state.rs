@@ -367,6 +367,10 @@ impl<D: DirtyPages> EpochState<D> {
                 data = &data[n..];
             }
         }
+        // The device refused an access (it is going away): the bytes may not have landed.
+        if pm.take_poison() {
+            return Err(Refused::Poisoned);
+        }
         Ok(done)
     }
 
